@@ -48,7 +48,8 @@ func (c *Client) Info(ctx context.Context, req InfoRequest) (InfoResponse, error
 		return InfoResponse{}, clientError(err)
 	}
 	return InfoResponse{Name: r.GetName(), Version: r.GetVersion(), Description: r.GetDescription(),
-		Phases: phasesFromPB(r.GetPhases()), DependsOn: r.GetDependsOn(), Capabilities: r.GetCapabilities()}, nil
+		Phases: phasesFromPB(r.GetPhases()), DependsOn: r.GetDependsOn(), Capabilities: r.GetCapabilities(),
+		AnswerKeys: r.GetAnswerKeys()}, nil
 }
 
 // Init implements Initializer.
@@ -58,7 +59,7 @@ func (c *Client) Init(ctx context.Context, req InitRequest) (InitResponse, error
 		return InitResponse{}, clientError(err)
 	}
 	return InitResponse{Installed: r.GetInstalled(), Findings: r.GetFindings(),
-		Problems: problemsFromPB(r.GetProblems())}, nil
+		Problems: problemsFromPB(r.GetProblems()), Questions: questionsFromPB(r.GetQuestions())}, nil
 }
 
 // Validate implements Validator.
@@ -67,8 +68,7 @@ func (c *Client) Validate(ctx context.Context, req ValidateRequest) (ValidateRes
 	if err != nil {
 		return ValidateResponse{}, clientError(err)
 	}
-	return ValidateResponse{Questions: questionsFromPB(r.GetQuestions()), Plan: actionsFromPB(r.GetPlan()),
-		Problems: problemsFromPB(r.GetProblems())}, nil
+	return ValidateResponse{Plan: actionsFromPB(r.GetPlan()), Problems: problemsFromPB(r.GetProblems())}, nil
 }
 
 // Confirm implements Confirmer.

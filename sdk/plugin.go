@@ -21,7 +21,8 @@ type Validator interface {
 }
 
 // Confirmer takes part in the confirm phase: receive every answer and return
-// the final plan. Without it, the plan from Validate is final.
+// the final plan. Without it, the core calls Validate again with every
+// answer and takes that plan.
 type Confirmer interface {
 	Confirm(ctx context.Context, req ConfirmRequest) (ConfirmResponse, error)
 }
@@ -56,6 +57,11 @@ type InfoResponse struct {
 	// dependent runs before its dependencies (reports before engine).
 	DependsOn    []string
 	Capabilities []string
+	// AnswerKeys lists every answer-file key the plugin understands, whether
+	// or not it asks the question on this host (engineStop is only asked
+	// when the engine runs). The core rejects answer-file keys that neither
+	// it nor any plugin knows.
+	AnswerKeys []string
 }
 
 // Environment is what the core tells every plugin about the run.
@@ -80,27 +86,29 @@ type InitRequest struct {
 	Environment Environment
 }
 
-// InitResponse reports what the plugin found.
+// InitResponse reports what the plugin found and declares the questions it
+// needs answered.
 type InitResponse struct {
 	// Installed is true when the plugin found anything to clean.
 	Installed bool
 	// Findings are short lines for the console: what was found where.
-	Findings []string
-	Problems []Problem
+	Findings  []string
+	Problems  []Problem
+	Questions []Question
 }
 
 // ValidateRequest starts the validate phase. Answers holds what flags and
-// answer files already answered.
+// answer files already answered; a question without an answer here is
+// asked in the confirm phase.
 type ValidateRequest struct {
 	Answers Answers
 }
 
-// ValidateResponse declares questions, the plan assuming the answers given
-// (or the defaults), and problems.
+// ValidateResponse is the plan under the answers given, taking a question's
+// default where there is no answer yet, and the problems found.
 type ValidateResponse struct {
-	Questions []Question
-	Plan      []Action
-	Problems  []Problem
+	Plan     []Action
+	Problems []Problem
 }
 
 // ConfirmRequest hands every answer to the plugin.

@@ -63,7 +63,8 @@ func (s *server) Info(ctx context.Context, req *pb.InfoRequest) (*pb.InfoRespons
 		return nil, phaseError("info", err)
 	}
 	return &pb.InfoResponse{Name: resp.Name, Version: resp.Version, Description: resp.Description,
-		Phases: phasesToPB(PhasesOf(s.impl)), DependsOn: resp.DependsOn, Capabilities: resp.Capabilities}, nil
+		Phases: phasesToPB(PhasesOf(s.impl)), DependsOn: resp.DependsOn, Capabilities: resp.Capabilities,
+		AnswerKeys: resp.AnswerKeys}, nil
 }
 
 func (s *server) Init(ctx context.Context, req *pb.InitRequest) (*pb.InitResponse, error) {
@@ -76,7 +77,7 @@ func (s *server) Init(ctx context.Context, req *pb.InitRequest) (*pb.InitRespons
 		return nil, phaseError(PhaseInit, err)
 	}
 	return &pb.InitResponse{Installed: resp.Installed, Findings: resp.Findings,
-		Problems: problemsToPB(resp.Problems)}, nil
+		Problems: problemsToPB(resp.Problems), Questions: questionsToPB(resp.Questions)}, nil
 }
 
 func (s *server) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
@@ -88,8 +89,7 @@ func (s *server) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.Val
 	if err != nil {
 		return nil, phaseError(PhaseValidate, err)
 	}
-	return &pb.ValidateResponse{Questions: questionsToPB(resp.Questions), Plan: actionsToPB(resp.Plan),
-		Problems: problemsToPB(resp.Problems)}, nil
+	return &pb.ValidateResponse{Plan: actionsToPB(resp.Plan), Problems: problemsToPB(resp.Problems)}, nil
 }
 
 func (s *server) Confirm(ctx context.Context, req *pb.ConfirmRequest) (*pb.ConfirmResponse, error) {

@@ -348,8 +348,11 @@ type InfoResponse struct {
 	Phases      []Phase                `protobuf:"varint,4,rep,packed,name=phases,proto3,enum=enginecleanup.plugin.v1.Phase" json:"phases,omitempty"`
 	// Plugins this one depends on; a dependent runs before its dependencies
 	// within every stage.
-	DependsOn     []string `protobuf:"bytes,5,rep,name=depends_on,json=dependsOn,proto3" json:"depends_on,omitempty"`
-	Capabilities  []string `protobuf:"bytes,6,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	DependsOn    []string `protobuf:"bytes,5,rep,name=depends_on,json=dependsOn,proto3" json:"depends_on,omitempty"`
+	Capabilities []string `protobuf:"bytes,6,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	// Every answer-file key the plugin understands, whether or not it asks the
+	// question on this host; the core rejects keys no plugin knows.
+	AnswerKeys    []string `protobuf:"bytes,7,rep,name=answer_keys,json=answerKeys,proto3" json:"answer_keys,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -422,6 +425,13 @@ func (x *InfoResponse) GetDependsOn() []string {
 func (x *InfoResponse) GetCapabilities() []string {
 	if x != nil {
 		return x.Capabilities
+	}
+	return nil
+}
+
+func (x *InfoResponse) GetAnswerKeys() []string {
+	if x != nil {
+		return x.AnswerKeys
 	}
 	return nil
 }
@@ -555,10 +565,13 @@ func (x *InitRequest) GetEnvironment() *Environment {
 }
 
 type InitResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Installed     bool                   `protobuf:"varint,1,opt,name=installed,proto3" json:"installed,omitempty"`
-	Findings      []string               `protobuf:"bytes,2,rep,name=findings,proto3" json:"findings,omitempty"`
-	Problems      []*Problem             `protobuf:"bytes,3,rep,name=problems,proto3" json:"problems,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Installed bool                   `protobuf:"varint,1,opt,name=installed,proto3" json:"installed,omitempty"`
+	Findings  []string               `protobuf:"bytes,2,rep,name=findings,proto3" json:"findings,omitempty"`
+	Problems  []*Problem             `protobuf:"bytes,3,rep,name=problems,proto3" json:"problems,omitempty"`
+	// Questions are declared once, after detection, so that the core can
+	// resolve flags and answer files before validate.
+	Questions     []*Question `protobuf:"bytes,4,rep,name=questions,proto3" json:"questions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -614,6 +627,14 @@ func (x *InitResponse) GetProblems() []*Problem {
 	return nil
 }
 
+func (x *InitResponse) GetQuestions() []*Question {
+	if x != nil {
+		return x.Questions
+	}
+	return nil
+}
+
+// Answers known before the confirm phase: from flags and answer files.
 type ValidateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Answers       map[string]string      `protobuf:"bytes,1,rep,name=answers,proto3" json:"answers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -660,9 +681,8 @@ func (x *ValidateRequest) GetAnswers() map[string]string {
 
 type ValidateResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Questions     []*Question            `protobuf:"bytes,1,rep,name=questions,proto3" json:"questions,omitempty"`
-	Plan          []*Action              `protobuf:"bytes,2,rep,name=plan,proto3" json:"plan,omitempty"`
-	Problems      []*Problem             `protobuf:"bytes,3,rep,name=problems,proto3" json:"problems,omitempty"`
+	Plan          []*Action              `protobuf:"bytes,1,rep,name=plan,proto3" json:"plan,omitempty"`
+	Problems      []*Problem             `protobuf:"bytes,2,rep,name=problems,proto3" json:"problems,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -695,13 +715,6 @@ func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ValidateResponse.ProtoReflect.Descriptor instead.
 func (*ValidateResponse) Descriptor() ([]byte, []int) {
 	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{6}
-}
-
-func (x *ValidateResponse) GetQuestions() []*Question {
-	if x != nil {
-		return x.Questions
-	}
-	return nil
 }
 
 func (x *ValidateResponse) GetPlan() []*Action {
@@ -1498,7 +1511,7 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\x1fsdk/proto/pluginv1/plugin.proto\x12\x17enginecleanup.plugin.v1\"0\n" +
 	"\vInfoRequest\x12!\n" +
-	"\fcore_version\x18\x01 \x01(\tR\vcoreVersion\"\xd9\x01\n" +
+	"\fcore_version\x18\x01 \x01(\tR\vcoreVersion\"\xfa\x01\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12 \n" +
@@ -1506,7 +1519,9 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x06phases\x18\x04 \x03(\x0e2\x1e.enginecleanup.plugin.v1.PhaseR\x06phases\x12\x1d\n" +
 	"\n" +
 	"depends_on\x18\x05 \x03(\tR\tdependsOn\x12\"\n" +
-	"\fcapabilities\x18\x06 \x03(\tR\fcapabilities\"\xa8\x02\n" +
+	"\fcapabilities\x18\x06 \x03(\tR\fcapabilities\x12\x1f\n" +
+	"\vanswer_keys\x18\a \x03(\tR\n" +
+	"answerKeys\"\xa8\x02\n" +
 	"\vEnvironment\x12\x12\n" +
 	"\x04root\x18\x01 \x01(\tR\x04root\x12'\n" +
 	"\x0fservice_manager\x18\x02 \x01(\tR\x0eserviceManager\x12\x1f\n" +
@@ -1519,20 +1534,20 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"U\n" +
 	"\vInitRequest\x12F\n" +
-	"\venvironment\x18\x01 \x01(\v2$.enginecleanup.plugin.v1.EnvironmentR\venvironment\"\x86\x01\n" +
+	"\venvironment\x18\x01 \x01(\v2$.enginecleanup.plugin.v1.EnvironmentR\venvironment\"\xc7\x01\n" +
 	"\fInitResponse\x12\x1c\n" +
 	"\tinstalled\x18\x01 \x01(\bR\tinstalled\x12\x1a\n" +
 	"\bfindings\x18\x02 \x03(\tR\bfindings\x12<\n" +
-	"\bproblems\x18\x03 \x03(\v2 .enginecleanup.plugin.v1.ProblemR\bproblems\"\x9e\x01\n" +
+	"\bproblems\x18\x03 \x03(\v2 .enginecleanup.plugin.v1.ProblemR\bproblems\x12?\n" +
+	"\tquestions\x18\x04 \x03(\v2!.enginecleanup.plugin.v1.QuestionR\tquestions\"\x9e\x01\n" +
 	"\x0fValidateRequest\x12O\n" +
 	"\aanswers\x18\x01 \x03(\v25.enginecleanup.plugin.v1.ValidateRequest.AnswersEntryR\aanswers\x1a:\n" +
 	"\fAnswersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc6\x01\n" +
-	"\x10ValidateResponse\x12?\n" +
-	"\tquestions\x18\x01 \x03(\v2!.enginecleanup.plugin.v1.QuestionR\tquestions\x123\n" +
-	"\x04plan\x18\x02 \x03(\v2\x1f.enginecleanup.plugin.v1.ActionR\x04plan\x12<\n" +
-	"\bproblems\x18\x03 \x03(\v2 .enginecleanup.plugin.v1.ProblemR\bproblems\"\x9c\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x85\x01\n" +
+	"\x10ValidateResponse\x123\n" +
+	"\x04plan\x18\x01 \x03(\v2\x1f.enginecleanup.plugin.v1.ActionR\x04plan\x12<\n" +
+	"\bproblems\x18\x02 \x03(\v2 .enginecleanup.plugin.v1.ProblemR\bproblems\"\x9c\x01\n" +
 	"\x0eConfirmRequest\x12N\n" +
 	"\aanswers\x18\x01 \x03(\v24.enginecleanup.plugin.v1.ConfirmRequest.AnswersEntryR\aanswers\x1a:\n" +
 	"\fAnswersEntry\x12\x10\n" +
@@ -1675,8 +1690,8 @@ var file_sdk_proto_pluginv1_plugin_proto_depIdxs = []int32{
 	24, // 1: enginecleanup.plugin.v1.Environment.settings:type_name -> enginecleanup.plugin.v1.Environment.SettingsEntry
 	7,  // 2: enginecleanup.plugin.v1.InitRequest.environment:type_name -> enginecleanup.plugin.v1.Environment
 	22, // 3: enginecleanup.plugin.v1.InitResponse.problems:type_name -> enginecleanup.plugin.v1.Problem
-	25, // 4: enginecleanup.plugin.v1.ValidateRequest.answers:type_name -> enginecleanup.plugin.v1.ValidateRequest.AnswersEntry
-	20, // 5: enginecleanup.plugin.v1.ValidateResponse.questions:type_name -> enginecleanup.plugin.v1.Question
+	20, // 4: enginecleanup.plugin.v1.InitResponse.questions:type_name -> enginecleanup.plugin.v1.Question
+	25, // 5: enginecleanup.plugin.v1.ValidateRequest.answers:type_name -> enginecleanup.plugin.v1.ValidateRequest.AnswersEntry
 	21, // 6: enginecleanup.plugin.v1.ValidateResponse.plan:type_name -> enginecleanup.plugin.v1.Action
 	22, // 7: enginecleanup.plugin.v1.ValidateResponse.problems:type_name -> enginecleanup.plugin.v1.Problem
 	26, // 8: enginecleanup.plugin.v1.ConfirmRequest.answers:type_name -> enginecleanup.plugin.v1.ConfirmRequest.AnswersEntry
