@@ -205,6 +205,8 @@ type Action struct {
 
 // Backup is a file a plugin wrote in the backup stage.
 type Backup struct {
+	// Path is where the file is on this machine, under the root when the
+	// core runs with --root, so the administrator can find it.
 	Path        string
 	Description string
 }

@@ -54,7 +54,9 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 		add  func()
 	}{
 		{"help-all", func() { fs.BoolVar(&o.helpAll, "help-all", false, "show every option and the exit codes") }},
-		{"list-plugins", func() { fs.BoolVar(&o.listPlugins, "list-plugins", false, "list every plugin found, built-in and external") }},
+		{"list-plugins", func() {
+			fs.BoolVar(&o.listPlugins, "list-plugins", false, "list every plugin found, built-in and external")
+		}},
 		{"root", func() { fs.StringVar(&o.root, "root", "", "treat `DIR` as / for every file path") }},
 		{"plugin-dir", func() {
 			fs.StringArrayVar(&o.pluginDirs, "plugin-dir", nil, "also search `DIR` for external plugins (repeatable, searched first)")
@@ -68,7 +70,9 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 		{"service-manager", func() {
 			fs.StringVar(&o.serviceManager, "service-manager", "", "use `MANAGER` (systemd, sysv or none) instead of detecting it")
 		}},
-		{"libvirt-uri", func() { fs.StringVar(&o.libvirtURI, "libvirt-uri", "", "connect to libvirt at `URI` instead of the default") }},
+		{"libvirt-uri", func() {
+			fs.StringVar(&o.libvirtURI, "libvirt-uri", "", "connect to libvirt at `URI` instead of the default")
+		}},
 		{"plugin-start-timeout", func() {
 			fs.DurationVar(&o.startTimeout, "plugin-start-timeout", 20*time.Second, "give up on a plugin that does not start within `DURATION`")
 		}},

@@ -119,13 +119,12 @@ func (r *run) execute(ctx context.Context) error {
 		return err
 	}
 	if r.nothingToClean() {
-		r.console.Printf("%s", msgNothingToClean)
-		r.closeupPhase(ctx, true, false)
+		r.closeupPhase(ctx, true, false, msgNothingToClean)
 		return nil
 	}
 	if err := r.confirmPhase(ctx); err != nil {
 		if exitcode.Of(err) == exitcode.Aborted {
-			r.closeupPhase(context.WithoutCancel(ctx), false, true)
+			r.closeupPhase(context.WithoutCancel(ctx), false, true, "Nothing was changed.")
 		}
 		return err
 	}
@@ -699,22 +698,23 @@ func (r *run) cleanupPhase(ctx context.Context) error {
 	for _, st := range outcome.NotRun {
 		r.doc.Actions = append(r.doc.Actions, report.Executed{Action: r.reportAction(st), Status: "not-run"})
 	}
-	r.closeupPhase(context.WithoutCancel(ctx), outcome.Succeeded(), false)
-
+	var closing string
+	var err error
 	switch {
 	case outcome.Interrupted:
-		r.console.Printf("Interrupted: the cleanup stopped part way. It is safe to run engine-cleanup again.")
-		return exitcode.New(exitcode.Interrupted, errors.New("interrupted; safe to run again"))
+		closing = "Interrupted: the cleanup stopped part way. It is safe to run engine-cleanup again."
+		err = exitcode.New(exitcode.Interrupted, errors.New("interrupted; safe to run again"))
 	case outcome.Failed != nil:
 		f := outcome.Failed
-		msg := fmt.Sprintf("cleanup failed at %s (%s): %s; nothing after it was executed, fix the cause and run engine-cleanup again",
-			f.Step.Action.ID, f.Step.Plugin, r.mask(errText(f.Err)))
-		r.console.Printf("Cleanup failed at %s (%s). Nothing after it was executed; fix the cause and run engine-cleanup again.",
+		closing = fmt.Sprintf("Cleanup failed at %s (%s). Nothing after it was executed; fix the cause and run engine-cleanup again.",
 			f.Step.Action.ID, f.Step.Plugin)
-		return exitcode.New(exitcode.Failed, errors.New(msg))
+		err = exitcode.New(exitcode.Failed, fmt.Errorf("cleanup failed at %s (%s): %s; nothing after it was executed, fix the cause and run engine-cleanup again",
+			f.Step.Action.ID, f.Step.Plugin, r.mask(errText(f.Err))))
+	default:
+		closing = msgFinished
 	}
-	r.console.Printf("%s", msgFinished)
-	return nil
+	r.closeupPhase(context.WithoutCancel(ctx), outcome.Succeeded(), false, closing)
+	return err
 }
 
 func errText(err error) string {
@@ -760,7 +760,7 @@ func (r *run) stepFinished(res plan.Result) {
 
 // closeupPhase lets every plugin add notes, then prints the summary. It runs
 // whatever happened before, with its own deadline.
-func (r *run) closeupPhase(ctx context.Context, succeeded, aborted bool) {
+func (r *run) closeupPhase(ctx context.Context, succeeded, aborted bool, closing string) {
 	var mu sync.Mutex
 	notes := map[*state][]string{}
 	r.eachPlugin(ctx, func(ctx context.Context, s *state) {
@@ -804,6 +804,7 @@ func (r *run) closeupPhase(ctx context.Context, succeeded, aborted bool) {
 		r.console.Printf("Answers used were saved in %s", r.doc.AnswerFile)
 	}
 	r.console.Printf("Log file is located at %s", r.doc.LogFile)
+	r.console.Printf("%s", closing)
 	r.console.Header("end of summary")
 }
 

@@ -58,7 +58,7 @@ func (c *Console) clearProgress() {
 
 // Header prints a phase or summary header in otopi's style.
 func (c *Console) Header(title string) {
-	c.Printf("\n--== %s ==--\n", strings.ToUpper(title))
+	c.Printf("\n--== %s ==--", strings.ToUpper(title))
 }
 
 // Problem prints one problem on its own line.
