@@ -108,7 +108,11 @@ func (r *run) execute(ctx context.Context) error {
 	r.log.Info("starting", "version", cfg.Version, "root", cfg.rootDir(), "dry_run", cfg.DryRun,
 		"unattended", cfg.Unattended, "dont_drop_db", cfg.DontDropDB)
 
-	defer func() { pluginhost.CloseAll(r.plugins()) }()
+	defer func() {
+		begin := time.Now()
+		pluginhost.CloseAll(r.plugins())
+		r.log.Debug("plugins stopped", "took", time.Since(begin))
+	}()
 	if err := r.start(ctx); err != nil {
 		return err
 	}
@@ -196,6 +200,8 @@ func (r *run) start(ctx context.Context) error {
 // eachPlugin calls fn for every plugin still taking part, concurrently, and
 // waits for all of them.
 func (r *run) eachPlugin(ctx context.Context, fn func(ctx context.Context, s *state)) {
+	begin := time.Now()
+	defer func() { r.log.Debug("phase calls done", "took", time.Since(begin)) }()
 	var wg sync.WaitGroup
 	for _, s := range r.order {
 		if s.failed {

@@ -72,6 +72,7 @@ type Plugin struct {
 	client *plugin.Client
 	rpc    *sdk.Client
 	stderr *stderrSink
+	stdout *stderrSink
 	closed chan struct{}
 	once   sync.Once
 }
@@ -87,6 +88,7 @@ func Launch(ctx context.Context, spec Spec, opts Options) (*Plugin, error) {
 	begin := time.Now()
 	p := &Plugin{Spec: spec, closed: make(chan struct{})}
 	p.stderr = newStderrSink(opts.Log.Named("plugin."+spec.Name), opts.Mask)
+	p.stdout = newStderrSink(opts.Log.Named("plugin."+spec.Name+".stdout"), opts.Mask)
 
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Env = pluginEnv()
@@ -103,8 +105,14 @@ func Launch(ctx context.Context, spec Spec, opts Options) (*Plugin, error) {
 		StartTimeout:     opts.StartTimeout,
 		// The sink logs plugin lines itself, under the plugin's own name;
 		// go-plugin's logger would repeat them under the binary's name.
-		Logger:          hclog.NewNullLogger(),
-		Stderr:          p.stderr,
+		Logger: hclog.NewNullLogger(),
+		Stderr: p.stderr,
+		// What the plugin writes to os.Stderr after its handshake travels
+		// over go-plugin's stdio stream; keep it too: a crash message
+		// printed by the plugin is what the administrator needs to see.
+		SyncStderr: p.stderr,
+		// Plugins must not write to stdout; if one does, log it.
+		SyncStdout:      p.stdout,
 		GRPCDialOptions: sdk.DialOptions(),
 	})
 
@@ -163,6 +171,8 @@ func (p *Plugin) start() error {
 func classifyStart(err error, timeout time.Duration) error {
 	msg := err.Error()
 	switch {
+	case strings.Contains(msg, "Failed to read any lines"), strings.Contains(msg, "plugin exited before we could connect"):
+		return errors.New("exited before the handshake without writing anything on stdout: not a plugin, or it crashed at start")
 	case strings.Contains(msg, "Unrecognized remote plugin message"):
 		return fmt.Errorf("not a plugin: it wrote something other than the go-plugin handshake on stdout: %s",
 			firstLine(msg))
@@ -172,9 +182,6 @@ func classifyStart(err error, timeout time.Duration) error {
 		strings.Contains(msg, "Incompatible core API version"):
 		return fmt.Errorf("speaks another plugin protocol version (this core speaks %d): %s",
 			sdk.ProtocolVersion, firstLine(msg))
-	case strings.Contains(msg, "plugin exited before we could connect"),
-		strings.Contains(msg, "Failed to read any lines"):
-		return fmt.Errorf("exited before the handshake: %s", firstLine(msg))
 	}
 	return err
 }

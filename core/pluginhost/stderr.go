@@ -24,6 +24,9 @@ type stderrSink struct {
 	mu      sync.Mutex
 	partial bytes.Buffer
 	tail    []string
+	// crash is the first line of a Go panic or fatal error: the stack
+	// trace after it would push it out of the tail.
+	crash string
 }
 
 func newStderrSink(log hclog.Logger, mask func(string) string) *stderrSink {
@@ -90,6 +93,9 @@ func (s *stderrSink) emitJSON(entry map[string]interface{}) string {
 }
 
 func (s *stderrSink) remember(line string) {
+	if s.crash == "" && (strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")) {
+		s.crash = line
+	}
 	s.tail = append(s.tail, line)
 	if len(s.tail) > tailLines {
 		s.tail = s.tail[len(s.tail)-tailLines:]
@@ -100,8 +106,11 @@ func (s *stderrSink) remember(line string) {
 func (s *stderrSink) Tail() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, len(s.tail))
-	copy(out, s.tail)
+	var out []string
+	if s.crash != "" && !slices.Contains(s.tail, s.crash) {
+		out = append(out, s.crash, "...")
+	}
+	out = append(out, s.tail...)
 	if s.partial.Len() > 0 {
 		out = append(out, s.mask(s.partial.String()))
 	}
