@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/engine-cleanup/engine-cleanup/sdk/proto/pluginv1"
@@ -16,6 +17,19 @@ import (
 // calls. It implements Plugin and every phase interface.
 type Client struct {
 	rpc pb.PluginClient
+	// name is sent with every call when the process serves several plugins.
+	name string
+}
+
+// For returns a client for the plugin called name in a process that serves
+// several (see ServeBundle).
+func (c *Client) For(name string) *Client { return &Client{rpc: c.rpc, name: name} }
+
+func (c *Client) outgoing(ctx context.Context) context.Context {
+	if c.name == "" {
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, MetadataKey, c.name)
 }
 
 var (
@@ -43,7 +57,7 @@ func clientError(err error) error {
 
 // Info implements Plugin.
 func (c *Client) Info(ctx context.Context, req InfoRequest) (InfoResponse, error) {
-	r, err := c.rpc.Info(ctx, &pb.InfoRequest{CoreVersion: req.CoreVersion})
+	r, err := c.rpc.Info(c.outgoing(ctx), &pb.InfoRequest{CoreVersion: req.CoreVersion})
 	if err != nil {
 		return InfoResponse{}, clientError(err)
 	}
@@ -54,7 +68,7 @@ func (c *Client) Info(ctx context.Context, req InfoRequest) (InfoResponse, error
 
 // Init implements Initializer.
 func (c *Client) Init(ctx context.Context, req InitRequest) (InitResponse, error) {
-	r, err := c.rpc.Init(ctx, &pb.InitRequest{Environment: environmentToPB(req.Environment)})
+	r, err := c.rpc.Init(c.outgoing(ctx), &pb.InitRequest{Environment: environmentToPB(req.Environment)})
 	if err != nil {
 		return InitResponse{}, clientError(err)
 	}
@@ -64,7 +78,7 @@ func (c *Client) Init(ctx context.Context, req InitRequest) (InitResponse, error
 
 // Validate implements Validator.
 func (c *Client) Validate(ctx context.Context, req ValidateRequest) (ValidateResponse, error) {
-	r, err := c.rpc.Validate(ctx, &pb.ValidateRequest{Answers: req.Answers})
+	r, err := c.rpc.Validate(c.outgoing(ctx), &pb.ValidateRequest{Answers: req.Answers})
 	if err != nil {
 		return ValidateResponse{}, clientError(err)
 	}
@@ -73,7 +87,7 @@ func (c *Client) Validate(ctx context.Context, req ValidateRequest) (ValidateRes
 
 // Confirm implements Confirmer.
 func (c *Client) Confirm(ctx context.Context, req ConfirmRequest) (ConfirmResponse, error) {
-	r, err := c.rpc.Confirm(ctx, &pb.ConfirmRequest{Answers: req.Answers})
+	r, err := c.rpc.Confirm(c.outgoing(ctx), &pb.ConfirmRequest{Answers: req.Answers})
 	if err != nil {
 		return ConfirmResponse{}, clientError(err)
 	}
@@ -83,7 +97,7 @@ func (c *Client) Confirm(ctx context.Context, req ConfirmRequest) (ConfirmRespon
 // Execute implements Executor. Progress updates are passed to req.Progress
 // as they arrive.
 func (c *Client) Execute(ctx context.Context, req ExecuteRequest) (ExecuteResponse, error) {
-	stream, err := c.rpc.Execute(ctx, &pb.ExecuteRequest{ActionId: req.ActionID})
+	stream, err := c.rpc.Execute(c.outgoing(ctx), &pb.ExecuteRequest{ActionId: req.ActionID})
 	if err != nil {
 		return ExecuteResponse{}, clientError(err)
 	}
@@ -111,7 +125,7 @@ func (c *Client) Execute(ctx context.Context, req ExecuteRequest) (ExecuteRespon
 
 // Closeup implements Closer.
 func (c *Client) Closeup(ctx context.Context, req CloseupRequest) (CloseupResponse, error) {
-	r, err := c.rpc.Closeup(ctx, &pb.CloseupRequest{Succeeded: req.Succeeded, Executed: req.Executed,
+	r, err := c.rpc.Closeup(c.outgoing(ctx), &pb.CloseupRequest{Succeeded: req.Succeeded, Executed: req.Executed,
 		FailedAction: req.FailedAction, Aborted: req.Aborted})
 	if err != nil {
 		return CloseupResponse{}, clientError(err)

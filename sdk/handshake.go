@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -37,11 +38,14 @@ func VersionedPlugins(impl Plugin) map[int]plugin.PluginSet {
 	}
 }
 
-// GRPCPlugin is the go-plugin glue: it serves Impl in a plugin process and
-// returns a *Client in the core.
+// GRPCPlugin is the go-plugin glue: it serves Impl (or every plugin of
+// Bundle) in a plugin process and returns a *Client in the core.
 type GRPCPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	Impl Plugin
+	// Bundle are several plugins served by one process, told apart by the
+	// MetadataKey of each call. Used instead of Impl.
+	Bundle []Plugin
 
 	// logger and redact are the plugin process's runtime, set by Serve.
 	logger hclog.Logger
@@ -50,13 +54,32 @@ type GRPCPlugin struct {
 
 var _ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
 
-// GRPCServer registers the server adapter of Impl.
+// GRPCServer registers the server adapter of Impl, or of every plugin of
+// Bundle behind one router.
 func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	srv := newServer(p.Impl)
-	if p.logger != nil {
-		srv.logger, srv.redact = p.logger, p.redact
+	impls := p.Bundle
+	if p.Impl != nil {
+		impls = append(impls, p.Impl)
 	}
-	pluginv1.RegisterPluginServer(s, srv)
+	servers := map[string]*server{}
+	for _, impl := range impls {
+		info, err := impl.Info(context.Background(), InfoRequest{})
+		if err != nil {
+			return fmt.Errorf("asking a plugin for its name: %w", err)
+		}
+		if _, dup := servers[info.Name]; dup {
+			return fmt.Errorf("two plugins named %q in one process", info.Name)
+		}
+		srv := newServer(impl)
+		if p.logger != nil {
+			srv.logger, srv.redact = p.logger, p.redact
+			if len(impls) > 1 {
+				srv.logger = p.logger.Named(info.Name)
+			}
+		}
+		servers[info.Name] = srv
+	}
+	pluginv1.RegisterPluginServer(s, newRouter(servers))
 	return nil
 }
 

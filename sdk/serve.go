@@ -17,7 +17,15 @@ import (
 // Serve logs in hclog's JSON format on stderr, which the core re-emits into
 // its log file under the plugin's name; it never writes to stdout except for
 // the go-plugin handshake. If the core dies, the plugin exits too.
-func Serve(p Plugin) {
+func Serve(p Plugin) { serve(&GRPCPlugin{Impl: p}) }
+
+// ServeBundle serves several plugins from one process: one launch instead
+// of several, for plugins shipped together (the built-ins). Each call names
+// its plugin in the MetadataKey metadata; a panic in one plugin's phase is
+// reported as that plugin's failure and leaves the others serving.
+func ServeBundle(plugins ...Plugin) { serve(&GRPCPlugin{Bundle: plugins}) }
+
+func serve(gp *GRPCPlugin) {
 	redact := NewRedactor()
 	// Created before plugin.Serve swaps os.Stderr, so the lines reach the
 	// core's log rather than go-plugin's discarded copy.
@@ -27,14 +35,10 @@ func Serve(p Plugin) {
 		JSONFormat: true,
 	})
 	go exitWithParent(os.Getppid())
-	plugins := VersionedPlugins(p)
-	for _, set := range plugins {
-		gp := set[PluginKey].(*GRPCPlugin)
-		gp.logger, gp.redact = logger, redact
-	}
+	gp.logger, gp.redact = logger, redact
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
-		VersionedPlugins: plugins,
+		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: {PluginKey: gp}},
 		GRPCServer:       grpcServer,
 		Logger:           logger,
 	})

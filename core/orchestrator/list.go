@@ -2,9 +2,12 @@ package orchestrator
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -41,9 +44,18 @@ func ListPlugins(ctx context.Context, cfg Config, iop IO, log hclog.Logger) erro
 		log = hclog.NewNullLogger()
 	}
 	redact := sdk.NewRedactor()
+	// Hashing the built-ins' executable overlaps with launching them.
+	sums := make(chan map[string]string, 1)
+	go func() { sums <- hashFiles(cfg.BuiltIns) }()
 	l := loadPlugins(ctx, cfg, pluginhost.Options{Log: log, Mask: redact.String, StartTimeout: cfg.StartTimeout,
 		CoreVersion: cfg.Version})
 	pluginhost.CloseAll(l.plugins)
+	digests := <-sums
+	for i := range l.rows {
+		if l.rows[i].Source == "built-in" {
+			l.rows[i].SHA256 = digests[l.rows[i].Path]
+		}
+	}
 
 	listing := Listing{Plugins: l.rows, Problems: append(l.warnings, l.problems...)}
 	for _, d := range l.search.Dirs {
@@ -122,4 +134,29 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// hashFiles returns the sha256 of each distinct executable (the built-ins
+// usually share one).
+func hashFiles(specs []pluginhost.Spec) map[string]string {
+	sums := map[string]string{}
+	for _, s := range specs {
+		if _, ok := sums[s.Path]; !ok {
+			sums[s.Path] = fileSHA256(s.Path)
+		}
+	}
+	return sums
+}
+
+func fileSHA256(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -29,7 +29,7 @@ type loaded struct {
 func builtinNames(specs []pluginhost.Spec) []string {
 	var names []string
 	for _, s := range specs {
-		names = append(names, s.Name)
+		names = append(names, s.Names()...)
 	}
 	return names
 }
@@ -41,12 +41,16 @@ func loadPlugins(ctx context.Context, cfg Config, opts pluginhost.Options) *load
 	path := discovery.DefaultSearchPath(cfg.PluginDirs, cfg.AdminPluginDir, cfg.PackagedPluginDir)
 	l.search = discovery.Scan(path, builtinNames(cfg.BuiltIns), discovery.Identity{UID: cfg.UID})
 
-	// specs and rowOf are parallel: the row each launched plugin fills in.
+	// specs and rowsOf are parallel: the rows each process's plugins fill in.
 	specs := slices.Clone(cfg.BuiltIns)
-	var rowOf []int
-	for i, s := range cfg.BuiltIns {
-		l.rows = append(l.rows, report.Plugin{Name: s.Name, Source: "built-in", Path: s.Path, SHA256: s.SHA256})
-		rowOf = append(rowOf, i)
+	var rowsOf [][]int
+	for _, s := range cfg.BuiltIns {
+		var rows []int
+		for _, name := range s.Names() {
+			l.rows = append(l.rows, report.Plugin{Name: name, Source: "built-in", Path: s.Path, SHA256: s.SHA256})
+			rows = append(rows, len(l.rows)-1)
+		}
+		rowsOf = append(rowsOf, rows)
 	}
 	for _, c := range l.search.Candidates {
 		l.rows = append(l.rows, report.Plugin{Name: c.Name, Source: "external", Path: c.Path, SHA256: c.SHA256,
@@ -63,31 +67,37 @@ func loadPlugins(ctx context.Context, cfg Config, opts pluginhost.Options) *load
 			continue
 		}
 		specs = append(specs, pluginhost.Spec{Name: c.Name, Path: c.Target, SHA256: c.SHA256})
-		rowOf = append(rowOf, len(l.rows)-1)
+		rowsOf = append(rowsOf, []int{len(l.rows) - 1})
 	}
 
 	started, failures := pluginhost.LaunchAll(ctx, specs, opts)
-	for i, p := range started {
-		r := &l.rows[rowOf[i]]
-		if p != nil {
-			l.plugins = append(l.plugins, p)
-			r.Status = string(discovery.StatusOK)
-			r.Version, r.Protocol, r.Phases = p.Info.Version, p.Protocol, p.Info.Phases
-			r.Description = p.Info.Description
-			r.Started = p.StartTime.Round(time.Millisecond).String()
+	for i, spec := range specs {
+		if failures[i] == nil {
+			for j, p := range started[i] {
+				r := &l.rows[rowsOf[i][j]]
+				l.plugins = append(l.plugins, p)
+				r.Status = string(discovery.StatusOK)
+				r.Version, r.Protocol, r.Phases = p.Info.Version, p.Protocol, p.Info.Phases
+				r.Description = p.Info.Description
+				r.Started = p.StartTime.Round(time.Millisecond).String()
+			}
 			continue
 		}
 		err := failures[i]
-		r.Status = string(discovery.StatusError)
-		r.Reason = err.Error()
+		detail, reason := err.Error(), err.Error()
+		var stderr []string
 		var pe *pluginhost.Error
 		if errors.As(err, &pe) {
-			r.Reason = fmt.Sprintf("%s: %v", pe.Phase, pe.Err)
-			r.Stderr = pe.Stderr
-			err = errors.New(pe.Detail())
+			reason = fmt.Sprintf("%s: %v", pe.Phase, pe.Err)
+			detail, stderr = pe.Detail(), pe.Stderr
 		}
-		l.problems = append(l.problems, report.Problem{Plugin: specs[i].Name, Phase: "start",
-			Severity: sdk.Blocking, Message: err.Error(), Remedy: "fix or remove the plugin, then run again"})
+		for j, ri := range rowsOf[i] {
+			r := &l.rows[ri]
+			r.Status, r.Reason, r.Stderr = string(discovery.StatusError), reason, stderr
+			name := spec.Names()[j]
+			l.problems = append(l.problems, report.Problem{Plugin: name, Phase: "start",
+				Severity: sdk.Blocking, Message: detail, Remedy: "fix or remove the plugin, then run again"})
+		}
 	}
 	return l
 }

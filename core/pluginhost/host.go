@@ -18,16 +18,26 @@ import (
 	"github.com/engine-cleanup/engine-cleanup/sdk"
 )
 
-// Spec says how to start one plugin.
+// Spec says how to start one plugin process.
 type Spec struct {
 	// Name is the name the plugin is known by before it answers: its file
 	// name without the prefix, or the built-in's name.
-	Name    string
-	Path    string
-	Args    []string
+	Name string
+	Path string
+	Args []string
+	// Serves lists the plugins the process serves when it serves several
+	// (the built-ins share one process); empty means just Name.
+	Serves  []string
 	BuiltIn bool
 	// SHA256 is the digest of the executable, for reports.
 	SHA256 string
+}
+
+func (s Spec) Names() []string {
+	if len(s.Serves) > 0 {
+		return s.Serves
+	}
+	return []string{s.Name}
 }
 
 // Options apply to every plugin the host starts.
@@ -60,8 +70,25 @@ func pluginEnv() []string {
 	return env
 }
 
-// Plugin is a running plugin process.
+// process is a running plugin process; it may serve several plugins.
+type process struct {
+	spec   Spec
+	client *plugin.Client
+	rpc    *sdk.Client
+	stderr *stderrSink
+	stdout *stderrSink
+	pid    int
+	closed chan struct{}
+	once   sync.Once
+
+	mu   sync.Mutex
+	refs int
+}
+
+// Plugin is one plugin served by a running process.
 type Plugin struct {
+	// Spec describes the plugin: Name is the plugin's, Path and Args the
+	// process's.
 	Spec     Spec
 	Info     sdk.InfoResponse
 	Protocol int
@@ -69,16 +96,15 @@ type Plugin struct {
 	// StartTime is how long start, handshake and Info took.
 	StartTime time.Duration
 
-	client *plugin.Client
-	rpc    *sdk.Client
-	stderr *stderrSink
-	stdout *stderrSink
-	closed chan struct{}
-	once   sync.Once
+	proc *process
+	rpc  *sdk.Client
+	once sync.Once
 }
 
-// Launch starts a plugin, completes the handshake and asks for its Info.
-func Launch(ctx context.Context, spec Spec, opts Options) (*Plugin, error) {
+// Launch starts a plugin process, completes the handshake and asks every
+// plugin it serves for its Info. It returns one Plugin per served name, in
+// order, or the failure (which then concerns every name).
+func Launch(ctx context.Context, spec Spec, opts Options) ([]*Plugin, error) {
 	if opts.Mask == nil {
 		opts.Mask = func(s string) string { return s }
 	}
@@ -86,9 +112,15 @@ func Launch(ctx context.Context, spec Spec, opts Options) (*Plugin, error) {
 		opts.Log = hclog.NewNullLogger()
 	}
 	begin := time.Now()
-	p := &Plugin{Spec: spec, closed: make(chan struct{})}
-	p.stderr = newStderrSink(opts.Log.Named("plugin."+spec.Name), opts.Mask)
-	p.stdout = newStderrSink(opts.Log.Named("plugin."+spec.Name+".stdout"), opts.Mask)
+	names := spec.Names()
+	proc := &process{spec: spec, closed: make(chan struct{})}
+	logName := "plugin"
+	if len(spec.Serves) == 0 {
+		// A bundle's plugins name themselves in their log lines.
+		logName += "." + spec.Name
+	}
+	proc.stderr = newStderrSink(opts.Log.Named(logName), opts.Mask)
+	proc.stdout = newStderrSink(opts.Log.Named(logName+".stdout"), opts.Mask)
 
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Env = pluginEnv()
@@ -96,7 +128,7 @@ func Launch(ctx context.Context, spec Spec, opts Options) (*Plugin, error) {
 	// kill the plugin together with its children. Parent-death signal: the
 	// plugin dies with the core even when the core is SIGKILLed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p.client = plugin.NewClient(&plugin.ClientConfig{
+	proc.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.VersionedPlugins(nil),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
@@ -106,63 +138,75 @@ func Launch(ctx context.Context, spec Spec, opts Options) (*Plugin, error) {
 		// The sink logs plugin lines itself, under the plugin's own name;
 		// go-plugin's logger would repeat them under the binary's name.
 		Logger: hclog.NewNullLogger(),
-		Stderr: p.stderr,
+		Stderr: proc.stderr,
 		// What the plugin writes to os.Stderr after its handshake travels
 		// over go-plugin's stdio stream; keep it too: a crash message
 		// printed by the plugin is what the administrator needs to see.
-		SyncStderr: p.stderr,
+		SyncStderr: proc.stderr,
 		// Plugins must not write to stdout; if one does, log it.
-		SyncStdout:      p.stdout,
+		SyncStdout:      proc.stdout,
 		GRPCDialOptions: sdk.DialOptions(),
 	})
 
-	if err := p.start(); err != nil {
-		p.Close()
-		return nil, p.fail("start", classifyStart(err, opts.StartTimeout))
+	if err := proc.start(); err != nil {
+		proc.kill()
+		return nil, proc.fail(spec.Name, "start", classifyStart(err, opts.StartTimeout))
 	}
-	rpcClient, err := p.client.Client()
+	rpcClient, err := proc.client.Client()
 	if err == nil {
 		var raw interface{}
 		raw, err = rpcClient.Dispense(sdk.PluginKey)
 		if err == nil {
-			p.rpc = raw.(*sdk.Client)
+			proc.rpc = raw.(*sdk.Client)
 		}
 	}
 	if err != nil {
-		p.Close()
-		return nil, p.fail("start", err)
+		proc.kill()
+		return nil, proc.fail(spec.Name, "start", err)
 	}
-	p.Protocol = p.client.NegotiatedVersion()
-	if rc := p.client.ReattachConfig(); rc != nil {
-		p.PID = rc.Pid
+	if rc := proc.client.ReattachConfig(); rc != nil {
+		proc.pid = rc.Pid
 	}
-	err = p.Call(ctx, "info", opts.StartTimeout, func(ctx context.Context) error {
-		info, err := p.rpc.Info(ctx, sdk.InfoRequest{CoreVersion: opts.CoreVersion})
-		p.Info = info
-		return err
-	})
-	if err != nil {
-		p.Close()
-		return nil, err
+	var plugins []*Plugin
+	for _, name := range names {
+		p := &Plugin{Spec: spec, Protocol: proc.client.NegotiatedVersion(), PID: proc.pid, proc: proc, rpc: proc.rpc}
+		p.Spec.Name = name
+		if len(spec.Serves) > 0 {
+			p.rpc = proc.rpc.For(name)
+		}
+		err := p.Call(ctx, "info", opts.StartTimeout, func(ctx context.Context) (err error) {
+			p.Info, err = p.rpc.Info(ctx, sdk.InfoRequest{CoreVersion: opts.CoreVersion})
+			return err
+		})
+		if err == nil {
+			if cerr := checkInfo(p.Spec, p.Info); cerr != nil {
+				err = proc.fail(name, "info", cerr)
+			}
+		}
+		if err != nil {
+			proc.kill()
+			return nil, err
+		}
+		plugins = append(plugins, p)
 	}
-	if err := checkInfo(spec, p.Info); err != nil {
-		p.Close()
-		return nil, p.fail("info", err)
+	proc.refs = len(plugins)
+	took := time.Since(begin)
+	for _, p := range plugins {
+		p.StartTime = took
 	}
-	p.StartTime = time.Since(begin)
-	return p, nil
+	return plugins, nil
 }
 
 // start forks the plugin from a goroutine locked to its OS thread, and keeps
 // that thread alive until the plugin is closed: the parent-death signal fires
 // when the forking thread exits, not when the process does.
-func (p *Plugin) start() error {
+func (proc *process) start() error {
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		_, err := p.client.Start()
+		_, err := proc.client.Start()
 		started <- err
-		<-p.closed
+		<-proc.closed
 		runtime.UnlockOSThread()
 	}()
 	return <-started
@@ -221,24 +265,25 @@ func (p *Plugin) Call(ctx context.Context, phase string, timeout time.Duration, 
 	if err == nil {
 		return nil
 	}
+	name := p.Spec.Name
 	if ctx.Err() != nil {
-		return p.fail(phase, ctx.Err())
+		return p.proc.fail(name, phase, ctx.Err())
 	}
 	if errors.Is(callCtx.Err(), context.DeadlineExceeded) {
-		return p.fail(phase, fmt.Errorf("no answer within %s: the plugin hangs", timeout))
+		return p.proc.fail(name, phase, fmt.Errorf("no answer within %s: the plugin hangs", timeout))
 	}
-	if p.waitExited(200 * time.Millisecond) {
-		return p.fail(phase, fmt.Errorf("the plugin process crashed: %v", err))
+	if p.proc.waitExited(200 * time.Millisecond) {
+		return p.proc.fail(name, phase, fmt.Errorf("the plugin process crashed: %v", err))
 	}
-	return p.fail(phase, err)
+	return p.proc.fail(name, phase, err)
 }
 
 // waitExited gives go-plugin a moment to notice a dead process: an RPC on a
 // crashed plugin fails a little before the exit is reaped.
-func (p *Plugin) waitExited(d time.Duration) bool {
+func (proc *process) waitExited(d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for {
-		if p.client.Exited() {
+		if proc.client.Exited() {
 			return true
 		}
 		if time.Now().After(deadline) {
@@ -248,23 +293,36 @@ func (p *Plugin) waitExited(d time.Duration) bool {
 	}
 }
 
-func (p *Plugin) fail(phase string, err error) *Error {
-	return &Error{Plugin: p.Spec.Name, Path: p.Spec.Path, Phase: phase, Err: err, Stderr: p.stderr.Tail()}
+func (proc *process) fail(name, phase string, err error) *Error {
+	return &Error{Plugin: name, Path: proc.spec.Path, Phase: phase, Err: err, Stderr: proc.stderr.Tail()}
 }
 
-// StderrTail returns the last lines the plugin wrote on stderr.
-func (p *Plugin) StderrTail() []string { return p.stderr.Tail() }
+// StderrTail returns the last lines the plugin's process wrote on stderr.
+func (p *Plugin) StderrTail() []string { return p.proc.stderr.Tail() }
 
-// Close ends the plugin: a graceful shutdown request, then SIGKILL to its
-// whole process group so that nothing it started survives. Safe to call more
-// than once.
+// Close releases the plugin; its process ends when every plugin it serves
+// is closed. Safe to call more than once.
 func (p *Plugin) Close() {
 	p.once.Do(func() {
-		p.client.Kill()
-		if p.PID > 0 {
-			_ = syscall.Kill(-p.PID, syscall.SIGKILL)
+		p.proc.mu.Lock()
+		p.proc.refs--
+		last := p.proc.refs <= 0
+		p.proc.mu.Unlock()
+		if last {
+			p.proc.kill()
 		}
-		close(p.closed)
+	})
+}
+
+// kill ends the process: a graceful shutdown request, then SIGKILL to its
+// whole process group so that nothing it started survives.
+func (proc *process) kill() {
+	proc.once.Do(func() {
+		proc.client.Kill()
+		if proc.pid > 0 {
+			_ = syscall.Kill(-proc.pid, syscall.SIGKILL)
+		}
+		close(proc.closed)
 	})
 }
 
@@ -297,10 +355,10 @@ func (e *Error) Detail() string {
 	return b.String()
 }
 
-// LaunchAll starts every plugin concurrently. Its results are parallel to
-// specs: for each, either the running plugin or the launch failure.
-func LaunchAll(ctx context.Context, specs []Spec, opts Options) ([]*Plugin, []error) {
-	plugins := make([]*Plugin, len(specs))
+// LaunchAll starts every process concurrently. Its results are parallel to
+// specs: for each, either the plugins it serves or the launch failure.
+func LaunchAll(ctx context.Context, specs []Spec, opts Options) ([][]*Plugin, []error) {
+	plugins := make([][]*Plugin, len(specs))
 	errs := make([]error, len(specs))
 	var wg sync.WaitGroup
 	for i, s := range specs {

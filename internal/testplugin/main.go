@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -53,6 +54,14 @@ func main() {
 	sdk.Serve(t)
 }
 
+// crash ends the process the hard way, as a fatal runtime error or a cgo
+// fault would: a last word on the real stderr (fd 2, which go-plugin does
+// not redirect) and an exit without any goodbye.
+func crash(msg string) {
+	_, _ = syscall.Write(2, []byte(msg+"\n"))
+	os.Exit(7)
+}
+
 type testPlugin struct {
 	name, kind string
 	root       string
@@ -83,7 +92,9 @@ func (t *testPlugin) Init(ctx context.Context, req sdk.InitRequest) (sdk.InitRes
 	log := sdk.Logger(ctx)
 	switch t.kind {
 	case "crashinit":
-		panic("crashinit: about to crash in init")
+		crash("crashinit: about to crash in init")
+	case "panic":
+		panic("panic-in-init: nil map somewhere")
 	case "hang":
 		log.Info("hanging in init")
 		<-ctx.Done()
@@ -159,7 +170,7 @@ func (t *testPlugin) Execute(ctx context.Context, req sdk.ExecuteRequest) (sdk.E
 	resp := sdk.ExecuteResponse{Changed: true, Outcome: "done"}
 	switch {
 	case t.kind == "crashclean" && strings.HasSuffix(req.ActionID, ".remove"):
-		panic("crashclean: about to crash while removing")
+		crash("crashclean: about to crash while removing")
 	case t.kind == "failclean" && strings.HasSuffix(req.ActionID, ".backup"):
 		return sdk.ExecuteResponse{Problems: []sdk.Problem{sdk.Blocker(sdk.KindGeneral,
 			"pg_dump failed: disk full", "free space in the backups directory")}}, nil

@@ -1,0 +1,37 @@
+# engine-cleanup: build, install, demo and test.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     := $(PREFIX)/bin
+PLUGINDIR  := $(PREFIX)/lib/engine-cleanup/plugins
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+LDFLAGS    := -X github.com/engine-cleanup/engine-cleanup/internal/version.Version=$(VERSION) \
+              -X main.packagedPluginDir=$(PLUGINDIR)
+
+.PHONY: all build demo test install generate bench clean
+
+all: build
+
+build:
+	go build -ldflags '$(LDFLAGS)' -o bin/engine-cleanup ./cmd/engine-cleanup
+	go build -o bin/engine-cleanup-plugin-example ./examples/engine-cleanup-plugin-example
+
+# The README's first command.
+demo:
+	scripts/demo.sh
+
+# The README's second command; .ci/run runs exactly this.
+test:
+	scripts/test.sh
+
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR)
+	install -m 0755 bin/engine-cleanup $(DESTDIR)$(BINDIR)/engine-cleanup
+
+generate:
+	scripts/genproto.sh
+
+bench:
+	scripts/bench.sh
+
+clean:
+	rm -rf bin

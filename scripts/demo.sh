@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The demo: engine-cleanup on a sandboxed host under a temporary root, with
+# the example external plugin, showing every phase; then a second run that
+# finds nothing left to do. Interactive when stdin is a terminal, otherwise
+# unattended. Everything it creates is removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+work=$(mktemp -d /tmp/engine-cleanup-demo.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+echo "== building into $work/bin"
+go build -o "$work/bin/engine-cleanup" ./cmd/engine-cleanup
+install -d -m 0755 "$work/plugins"
+go build -o "$work/plugins/engine-cleanup-plugin-example" ./examples/engine-cleanup-plugin-example
+
+root=$work/root
+echo "== a sandbox host at $root with example-app installed"
+install -d "$root/etc/example-app" "$root/run/example-app" "$root/var/lib/example-app/reports" "$root/var/cache/example-app"
+echo "listen=8080" > "$root/etc/example-app/example.conf"
+touch "$root/run/example-app/running"
+for i in 1 2 3; do echo "report $i" > "$root/var/lib/example-app/reports/r$i.txt"; done
+echo "cached" > "$root/var/cache/example-app/index"
+
+ec() { "$work/bin/engine-cleanup" --root "$root" --plugin-dir "$work/plugins" "$@"; }
+
+echo; echo "== engine-cleanup --list-plugins"
+ec --list-plugins
+
+echo; echo "== engine-cleanup --dry-run"
+ec --dry-run
+
+mode=(-u)
+if [ -t 0 ]; then mode=(); echo; echo "== engine-cleanup (interactive: answer the questions)"; else echo; echo "== engine-cleanup -u (stdin is not a terminal)"; fi
+ec "${mode[@]}"
+
+echo; echo "== engine-cleanup -u again: nothing left to do"
+ec -u
+
+echo; echo "== what is left under the sandbox root"
+(cd "$root" && find . -type f | sort)
