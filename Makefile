@@ -3,6 +3,7 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 BINDIR     := $(PREFIX)/bin
 PLUGINDIR  := $(PREFIX)/lib/engine-cleanup/plugins
+MANDIR     := $(PREFIX)/share/man/man8
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
 LDFLAGS    := -X github.com/engine-cleanup/engine-cleanup/internal/version.Version=$(VERSION) \
               -X main.packagedPluginDir=$(PLUGINDIR)
@@ -24,8 +25,9 @@ test:
 	scripts/test.sh
 
 install: build
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(MANDIR)
 	install -m 0755 bin/engine-cleanup $(DESTDIR)$(BINDIR)/engine-cleanup
+	install -m 0644 docs/engine-cleanup.8 $(DESTDIR)$(MANDIR)/engine-cleanup.8
 
 generate:
 	scripts/genproto.sh
