@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/engine-cleanup/engine-cleanup/internal/testenv/pgtest"
 )
 
 // binDir holds the binaries built once for the whole suite.
@@ -36,6 +38,7 @@ func TestMain(m *testing.M) {
 	} else {
 		code = m.Run()
 	}
+	_ = pgtest.RemoveTemplate()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -1,0 +1,255 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/engine-cleanup/engine-cleanup/internal/testenv/ovirthost"
+	"github.com/engine-cleanup/engine-cleanup/internal/testenv/pgtest"
+	"github.com/engine-cleanup/engine-cleanup/internal/testenv/pgtest/schema"
+	"github.com/engine-cleanup/engine-cleanup/internal/testenv/systemdtest"
+)
+
+// engineUnits are the engine's services as the tests run them.
+var engineUnits = []string{"ovirt-engine", "ovirt-engine-notifier", "ovirt-websocket-proxy"}
+
+// site is a sandboxed engine host: records under a root, a real database,
+// real systemd units.
+type site struct {
+	t       *testing.T
+	cluster *pgtest.Cluster
+	host    *ovirthost.Host
+	systemd *systemdtest.Manager
+	env     []string
+}
+
+type siteOptions struct {
+	era    ovirthost.Era
+	tcp    bool // a NOCREATEDB role logging in with a password over TCP
+	size   schema.Options
+	noUnit bool
+}
+
+func newSite(t *testing.T, so siteOptions) *site {
+	t.Helper()
+	var popts []pgtest.Option
+	if so.tcp {
+		popts = append(popts, pgtest.WithTCP())
+	}
+	c := pgtest.Start(t, popts...)
+	opts := ovirthost.Options{Era: so.era}
+	opts.Engine, _, _ = ovirthost.NewDatabases(t, c, opts)
+	ovirthost.PopulateDatabase(t, c, *opts.Engine, so.size)
+	h := ovirthost.Build(t, filepath.Join(t.TempDir(), "root"), opts)
+	s := &site{t: t, cluster: c, host: h}
+	s.env = append(os.Environ(), "NO_COLOR=1")
+	if !so.noUnit {
+		m := systemdtest.Start(t)
+		for _, u := range engineUnits {
+			m.InstallUnit(t, u+".service", systemdtest.SimpleServiceUnit("/bin/sleep infinity"))
+			m.Start(t, u+".service")
+			m.EnableRuntime(t, u+".service")
+		}
+		s.systemd = m
+		s.env = append(s.env, "DBUS_SYSTEM_BUS_ADDRESS="+m.BusAddress())
+	} else {
+		s.env = append(s.env, "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent")
+	}
+	return s
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (s *site) run(args ...string) result {
+	s.t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "engine-cleanup"), append([]string{"--root", s.host.Root}, args...)...)
+	cmd.Env = s.env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		s.t.Fatalf("running engine-cleanup: %v", err)
+	}
+	r := result{out.String(), errb.String(), code}
+	s.t.Logf("engine-cleanup %s -> %d\n%s%s", strings.Join(args, " "), code, r.stdout, r.stderr)
+	return r
+}
+
+func (s *site) objects() []string {
+	return s.cluster.ObjectsOwnedBy(s.t, s.host.Opts.Engine.Database, s.host.Opts.Engine.User)
+}
+
+func (s *site) unitStates() map[string]string {
+	out := map[string]string{}
+	if s.systemd == nil {
+		return out
+	}
+	for _, u := range engineUnits {
+		out[u] = s.systemd.ActiveState(s.t, u+".service")
+	}
+	return out
+}
+
+// tree is the host's tree without logs and answers, which every run writes.
+func (s *site) tree() map[string]string {
+	all := ovirthost.TreeChecksum(s.t, s.host.Root)
+	for k := range all {
+		if strings.Contains(k, "var/log/ovirt-engine/setup") || strings.Contains(k, "var/lib/ovirt-engine/setup/answers") {
+			delete(all, k)
+		}
+	}
+	return all
+}
+
+func mustExist(t *testing.T, h *ovirthost.Host, paths []string) {
+	t.Helper()
+	for _, p := range paths {
+		if _, err := os.Lstat(h.Path(p)); err != nil {
+			t.Errorf("%s must survive the cleanup, but: %v", p, err)
+		}
+	}
+}
+
+func mustBeGone(t *testing.T, h *ovirthost.Host, paths []string) {
+	t.Helper()
+	for _, p := range paths {
+		if _, err := os.Lstat(h.Path(p)); err == nil {
+			t.Errorf("%s must be removed by the cleanup, but it is still there", p)
+		}
+	}
+}
+
+func backups(t *testing.T, root, pattern string) []string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(root, "var/lib/ovirt-engine/backups", pattern))
+	return m
+}
+
+func TestEngineCleanupOfAnOtopiHostWithARemoteDatabase(t *testing.T) {
+	s := newSite(t, siteOptions{era: ovirthost.EraOtopi, tcp: true, size: schema.Full()})
+	h := s.host
+	db := h.Opts.Engine
+	rowsBefore := s.cluster.RowCounts(t, db.Database)
+	functionsBefore := pgtest.CountKinds(s.objects())["function"]
+	oldDumps := backups(t, h.Root, "engine-*.dump")
+
+	r := s.run("-u")
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0", r.code)
+	}
+	for _, want := range []string{"Finished cleanup, it is now safe to rerun engine-setup.",
+		"A backup of the Engine database is available at", "A backup of PKI configuration and keys is available at"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+
+	t.Run("nothing owned by the role remains, the database and the role do", func(t *testing.T) {
+		if left := s.objects(); len(left) > 0 {
+			t.Errorf("%d objects left, e.g. %v", len(left), left[:min(5, len(left))])
+		}
+		if !s.cluster.RoleExists(t, db.User) {
+			t.Error("the role was dropped")
+		}
+		if !slices.Contains(s.cluster.DatabasesOwnedBy(t, db.User), db.Database) {
+			t.Error("the database was dropped")
+		}
+	})
+	t.Run("the dump restores with the same rows and functions", func(t *testing.T) {
+		dumps := backups(t, h.Root, "engine-*.dump")
+		var fresh []string
+		for _, d := range dumps {
+			if !slices.Contains(oldDumps, d) {
+				fresh = append(fresh, d)
+			}
+		}
+		if len(fresh) != 1 {
+			t.Fatalf("want one new dump, found %v", fresh)
+		}
+		if fi, _ := os.Stat(fresh[0]); fi.Mode().Perm() != 0o600 {
+			t.Errorf("dump mode %v, want 0600", fi.Mode().Perm())
+		}
+		s.cluster.CreateRole(t, "restored", "", "LOGIN")
+		s.cluster.CreateDatabase(t, "restored", "restored")
+		cmd := exec.Command(pgtest.Bin("pg_restore"), "--no-owner", "--role=restored", "-h", s.cluster.SocketDir(),
+			"-p", fmt.Sprint(s.cluster.Port()), "-U", "postgres", "-d", "restored", fresh[0])
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("pg_restore: %v\n%s", err, out)
+		}
+		if got := s.cluster.RowCounts(t, "restored"); fmt.Sprint(got) != fmt.Sprint(rowsBefore) {
+			t.Errorf("restored row counts differ:\n got %v\nwant %v", got, rowsBefore)
+		}
+		got := pgtest.CountKinds(s.cluster.ObjectsOwnedBy(t, "restored", "restored"))["function"]
+		if got != functionsBefore || got < 2000 {
+			t.Errorf("restored %d functions, want %d", got, functionsBefore)
+		}
+	})
+	t.Run("the PKI archive holds every PKI file", func(t *testing.T) {
+		archives := backups(t, h.Root, "engine-pki-*.tar.gz")
+		if len(archives) != 1 {
+			t.Fatalf("want one PKI archive, found %v", archives)
+		}
+		out, err := exec.Command("tar", "-tzf", archives[0]).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range append(slices.Clone(h.PKIFiles), h.UntrackedPKI...) {
+			if !strings.Contains(string(out), strings.TrimPrefix(f, "/")+"\n") {
+				t.Errorf("the archive lacks %s", f)
+			}
+		}
+	})
+	t.Run("recorded files and symlinks are gone, everything else survives", func(t *testing.T) {
+		mustBeGone(t, h, h.MustBeRemoved())
+		mustExist(t, h, h.MustSurvive())
+	})
+	t.Run("line edits are reverted byte for byte", func(t *testing.T) {
+		for p, e := range h.LineEdits {
+			got, err := os.ReadFile(h.Path(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(e.Missing) == 0 && !bytes.Equal(got, e.Original) {
+				t.Errorf("%s not reverted:\n got %q\nwant %q", p, got, e.Original)
+			}
+		}
+		for p, e := range h.KeptLineEdits {
+			if got, _ := os.ReadFile(h.Path(p)); !bytes.Equal(got, e.Edited) {
+				t.Errorf("%s must keep setup's edits (the ISO export)", p)
+			}
+		}
+	})
+	t.Run("units are inactive", func(t *testing.T) {
+		for u, st := range s.unitStates() {
+			if st != "inactive" {
+				t.Errorf("%s is %s", u, st)
+			}
+		}
+	})
+	t.Run("a second and a third run change nothing but logs", func(t *testing.T) {
+		before := s.tree()
+		for i := 2; i <= 3; i++ {
+			r := s.run("-u")
+			if r.code != 0 || !strings.Contains(r.stdout, "Nothing to clean") {
+				t.Fatalf("run %d: exit %d, want 0 with nothing to clean", i, r.code)
+			}
+		}
+		if d := ovirthost.DiffTrees(before, s.tree()); len(d) > 0 {
+			t.Errorf("reruns changed the host: %v", d)
+		}
+	})
+}

@@ -1,0 +1,249 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/engine-cleanup/engine-cleanup/plugins/internal/records"
+	"github.com/engine-cleanup/engine-cleanup/sdk"
+	"github.com/engine-cleanup/engine-cleanup/sdk/otopi"
+)
+
+// era is the generation of engine-setup whose records are on the host.
+type era string
+
+const (
+	eraNone   era = ""
+	eraOtopi  era = "otopi"  // 3.3 and later
+	eraLegacy era = "legacy" // 3.0 to 3.2
+)
+
+// newestMajor is the newest engine-setup major version whose records this
+// build understands: a post-install file from a later one may mean records
+// we would misread.
+const newestMajor = 4
+
+// installation is what the records on the host say was set up. Detection
+// only reads: it never changes the host.
+type installation struct {
+	era era
+
+	// postInstall is the parsed post-install file, nil when absent.
+	postInstall     otopi.Env
+	postInstallPath string // as shown (under the root)
+	version         string // OVESETUP_CORE/generatedByVersion
+	engineEnabled   bool
+
+	// creds are the engine database credentials, when a record holds them.
+	creds *records.DBCreds
+	// credsFile is where they are recorded (shown under the root).
+	credsFile string
+	// credsProblem says why there are no usable credentials although the
+	// engine was set up; it blocks only when the database is to be cleared.
+	credsProblem *sdk.Problem
+
+	legacyPgpass *records.Pgpass
+
+	inventory *records.Inventory
+
+	// present lists the records found, as recorded paths.
+	present []string
+	// pkiTree is true when the PKI directory exists.
+	pkiTree bool
+
+	problems []sdk.Problem
+}
+
+// installed reports whether anything of the engine was set up here.
+func (in *installation) installed() bool { return in.era != eraNone }
+
+func exists(root, recorded string) bool {
+	p, err := records.Resolve(root, recorded)
+	if err != nil {
+		return false
+	}
+	_, err = os.Lstat(p)
+	return err == nil
+}
+
+func shown(root, recorded string) string {
+	p, err := records.Resolve(root, recorded)
+	if err != nil {
+		return recorded
+	}
+	return p
+}
+
+// seqII is a blocking problem of the sequence-II kind: something was set up
+// that cannot be cleaned because the record that locates it is gone,
+// unreadable or contradictory.
+func seqII(file string, line int, message, remedy string) sdk.Problem {
+	return sdk.Blocker(sdk.KindSequenceIIImpossible, message, remedy).At(file, line)
+}
+
+// locate splits a records.SyntaxError (or an error wrapping one) into its
+// file and line, so that problems point at the record.
+func locate(err error, fallback string) (string, int) {
+	var se *records.SyntaxError
+	if errors.As(err, &se) {
+		return se.File, se.Line
+	}
+	var oe *otopi.SyntaxError
+	if errors.As(err, &oe) {
+		return oe.File, oe.Line
+	}
+	return fallback, 0
+}
+
+// detect reads every record of the engine under root.
+func detect(root string) *installation {
+	in := &installation{}
+	for _, r := range []string{records.PostInstallFile, records.EngineDatabaseConf, records.PKIConf,
+		records.LegacyPgpass, records.UninstallDir} {
+		if exists(root, r) {
+			in.present = append(in.present, r)
+		}
+	}
+	in.pkiTree = exists(root, records.PKIDir)
+
+	in.readPostInstall(root)
+	in.readManifests(root)
+	switch {
+	case in.postInstall != nil && in.engineEnabled:
+		in.era = eraOtopi
+	case in.postInstall == nil && (exists(root, records.EngineDatabaseConf) || exists(root, records.PKIConf) ||
+		len(in.inventory.Manifests) > 0):
+		// A cleanup that stopped while forgetting the records removed the
+		// post-install file first: what is left still describes the host.
+		in.era = eraOtopi
+	case in.postInstall == nil && exists(root, records.LegacyPgpass):
+		in.readLegacy(root)
+	}
+	if in.era == eraOtopi {
+		in.readCredentials(root)
+	}
+	// A tree holding only what a cleanup leaves (host certificates) is no
+	// news; one with a CA or keystores that no record describes is.
+	if in.era == eraNone && (exists(root, records.PKIDir+"/ca.pem") || exists(root, records.PKIDir+"/keys/engine.p12")) {
+		in.problems = append(in.problems, sdk.Problem{Severity: sdk.Warning, Kind: sdk.KindLeftover,
+			Message: fmt.Sprintf("%s exists but no setup record describes it: it is left alone", shown(root, records.PKIDir)),
+			Remedy:  "if no engine will use it, archive and remove it by hand"})
+	}
+	return in
+}
+
+func (in *installation) readPostInstall(root string) {
+	data, err := records.ReadRecord(root, records.PostInstallFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	in.postInstallPath = shown(root, records.PostInstallFile)
+	if err == nil {
+		var f *otopi.File
+		f, err = otopi.Parse(in.postInstallPath, bytes.NewReader(data))
+		if err == nil {
+			in.postInstall = otopi.Merge(f)
+		}
+	}
+	if err != nil {
+		file, line := locate(err, in.postInstallPath)
+		in.problems = append(in.problems, seqII(file, line,
+			"the post-install file cannot be read, so what setup installed is unknown: "+err.Error(),
+			"restore the file from a backup, or clean the host by hand"))
+		// Treat the host as set up: an unreadable record is not an absent one.
+		in.postInstall, in.engineEnabled = otopi.Env{}, true
+		return
+	}
+	in.engineEnabled, _ = in.postInstall.Bool("OVESETUP_ENGINE_CORE/enable")
+	in.version, _ = in.postInstall.Str("OVESETUP_CORE/generatedByVersion")
+	if major, ok := majorOf(in.version); ok && major > newestMajor {
+		v := in.postInstall["OVESETUP_CORE/generatedByVersion"]
+		in.problems = append(in.problems, seqII(v.File, v.Line,
+			fmt.Sprintf("the records were written by engine-setup %s, newer than this engine-cleanup understands", in.version),
+			"use the engine-cleanup of that oVirt version, or clean the host by hand"))
+	}
+}
+
+func majorOf(version string) (int, bool) {
+	head, _, _ := strings.Cut(version, ".")
+	n, err := strconv.Atoi(head)
+	return n, err == nil
+}
+
+func (in *installation) readManifests(root string) {
+	inv, err := records.LoadManifests(root)
+	if err != nil {
+		file, line := locate(err, shown(root, records.UninstallDir))
+		in.problems = append(in.problems, seqII(file, line,
+			"an uninstall manifest cannot be read, so the files setup created are unknown: "+err.Error(),
+			"restore the manifest from a backup, or clean the host by hand"))
+		inv = &records.Inventory{}
+	}
+	in.inventory = inv
+}
+
+func (in *installation) readCredentials(root string) {
+	in.credsFile = shown(root, records.EngineDatabaseConf)
+	if !exists(root, records.EngineDatabaseConf) {
+		if in.postInstall != nil {
+			p := seqII(in.credsFile, 0,
+				"the post-install file "+in.postInstallPath+" says the engine was set up, but its database credentials file is missing",
+				"restore the file from a backup, run with -d to keep the database, or clean the database by hand")
+			in.credsProblem = &p
+		}
+		return
+	}
+	cfg, err := records.LoadConfig(root, records.EngineConfigBases()...)
+	var creds records.DBCreds
+	if err == nil {
+		creds, err = records.DatabaseCredentials(cfg, records.PrefixEngine)
+	}
+	if err != nil {
+		file, line := locate(err, in.credsFile)
+		p := seqII(file, line, "the engine database credentials cannot be read: "+err.Error(),
+			"restore the file from a backup, run with -d to keep the database, or clean the database by hand")
+		in.credsProblem = &p
+		return
+	}
+	in.creds = &creds
+}
+
+func (in *installation) readLegacy(root string) {
+	path := shown(root, records.LegacyPgpass)
+	data, err := records.ReadRecord(root, records.LegacyPgpass)
+	var pg *records.Pgpass
+	if err == nil {
+		pg, err = records.ParsePgpass(path, bytes.NewReader(data))
+	}
+	switch {
+	case errors.Is(err, records.ErrNotConfigured):
+		// A .pgpass without the engine's section is the administrator's own.
+		return
+	case err != nil:
+		file, line := locate(err, path)
+		in.era = eraLegacy
+		p := seqII(file, line, "the legacy database credentials cannot be read: "+err.Error(),
+			"restore the file from a backup, run with -d to keep the database, or clean the database by hand")
+		in.credsProblem = &p
+		return
+	}
+	in.era, in.legacyPgpass, in.credsFile = eraLegacy, pg, path
+	u := pg.User()
+	creds := records.DBCreds{Host: u.Host, Port: records.LegacyDefaultDBPort, User: u.User, Password: u.Password,
+		AltPassword: u.AltPassword, Database: u.Database}
+	if port, err := strconv.Atoi(u.Port); err == nil {
+		creds.Port = port
+	}
+	if creds.Host == "" || creds.Host == "*" {
+		creds.Host = records.LegacyDefaultDBHost
+	}
+	if creds.Database == "" || creds.Database == "*" {
+		creds.Database = records.LegacyDefaultDBName
+	}
+	in.creds = &creds
+}

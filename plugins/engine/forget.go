@@ -1,0 +1,98 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/engine-cleanup/engine-cleanup/plugins/internal/files"
+	"github.com/engine-cleanup/engine-cleanup/plugins/internal/records"
+	"github.com/engine-cleanup/engine-cleanup/sdk"
+)
+
+// engineRecords lists the engine's records in the order the forget stage
+// removes them: the manifests, the engine's other 10-setup-*.conf, the
+// post-install file, and the database credentials last. Each step of a
+// killed run leaves records that still let a rerun finish the job: while
+// the credentials exist the database can be checked, and without the
+// post-install file a leftover record still marks the host as set up.
+func (p *plugin) engineRecords() []string {
+	root := p.env.Root
+	var out []string
+	if paths, err := records.ManifestPaths(root); err == nil {
+		out = append(out, paths...)
+	}
+	// The PKI action normally removed this one already, as a tracked file.
+	out = append(out, records.PKIConf)
+	if p.inst.engineEnabled {
+		out = append(out, records.PostInstallFile)
+	}
+	return append(out, records.EngineDatabaseConf)
+}
+
+// planRecords plans the forget stage: the records go last.
+func (p *plugin) planRecords(add func(sdk.Action, handler)) {
+	root := p.env.Root
+	switch p.inst.era {
+	case eraOtopi:
+		var present []string
+		for _, r := range p.engineRecords() {
+			if exists(root, r) {
+				present = append(present, r)
+			}
+		}
+		if len(present) == 0 {
+			return
+		}
+		add(sdk.Action{ID: "engine.forget.records", Stage: sdk.StageForget,
+			Description: fmt.Sprintf("Remove the engine's setup records (%d file(s))", len(present)), Resources: present},
+			func(ctx context.Context, _ func(sdk.Progress)) sdk.ExecuteResponse {
+				removed := 0
+				for _, r := range present {
+					out, err := files.Remove(root, r)
+					if err != nil {
+						return failed(err.Error(), "")
+					}
+					if out == files.Removed {
+						removed++
+					}
+				}
+				return sdk.ExecuteResponse{Changed: removed > 0, Outcome: fmt.Sprintf("%d removed", removed)}
+			})
+	case eraLegacy:
+		pg := p.inst.legacyPgpass
+		if pg == nil {
+			return
+		}
+		add(sdk.Action{ID: "engine.forget.pgpass", Stage: sdk.StageForget,
+			Description: "Remove the engine's section from " + records.LegacyPgpass, Resources: []string{records.LegacyPgpass}},
+			func(ctx context.Context, _ func(sdk.Progress)) sdk.ExecuteResponse {
+				edits, err := pgpassBlock(root, pg)
+				if err != nil {
+					return failed(err.Error(), "")
+				}
+				res, err := files.RevertLines(root, records.LegacyPgpass, edits)
+				if err != nil {
+					return failed(err.Error(), "")
+				}
+				return sdk.ExecuteResponse{Changed: res.Outcome == files.Reverted, Outcome: string(res.Outcome)}
+			})
+	}
+}
+
+// pgpassBlock returns the engine's section of the legacy .pgpass as line
+// edits that added it, so that reverting them cuts the section out with an
+// atomic write, as legacy engine-cleanup did.
+func pgpassBlock(root string, pg *records.Pgpass) ([]records.LineEdit, error) {
+	data, err := records.ReadRecord(root, records.LegacyPgpass)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", records.LegacyPgpass, err)
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	var edits []records.LineEdit
+	for i := pg.Start; i <= pg.End && i-1 < len(lines); i++ {
+		edits = append(edits, records.LineEdit{Path: records.LegacyPgpass, Change: records.LineAdded,
+			Added: string(lines[i-1])})
+	}
+	return edits, nil
+}
