@@ -1,0 +1,314 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/engine-cleanup/engine-cleanup/plugins/internal/records"
+)
+
+// ovirtDumpName is oVirt's dump name pattern (reference/ovirt.md §1.6).
+var ovirtDumpName = regexp.MustCompile(`^engine-[0-9]{14}\.[a-z0-9]{8}\.dump$`)
+
+func dumpTool(t *testing.T) DumpTool {
+	t.Helper()
+	tool, err := CheckDumpTool(ctxFor(t), 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tool
+}
+
+// dumpSpy records, from Backup's progress callback, what the running
+// pg_dump was given.
+type dumpSpy struct {
+	mu       sync.Mutex
+	calls    []int64
+	pid      int
+	cmdline  []string
+	environ  []string
+	pgpass   string
+	pgpassOK bool // the file existed with mode 0600 while pg_dump ran
+}
+
+func (s *dumpSpy) progress(t *testing.T) func(int64) {
+	return func(n int64) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.calls = append(s.calls, n)
+		if s.pid != 0 {
+			return
+		}
+		pids := childDumps(t)
+		if len(pids) != 1 {
+			return
+		}
+		s.pid = pids[0]
+		s.cmdline = procStrings(s.pid, "cmdline")
+		s.environ = procStrings(s.pid, "environ")
+		for _, kv := range s.environ {
+			if v, ok := strings.CutPrefix(kv, "PGPASSFILE="); ok {
+				s.pgpass = v
+				info, err := os.Stat(v)
+				s.pgpassOK = err == nil && info.Mode().Perm() == 0o600
+			}
+		}
+	}
+}
+
+func TestBackupWritesAPrivateOVirtNamedDumpAtomically(t *testing.T) {
+	c := fullCluster(t)
+	tg := remoteTarget(c, engineDB)
+	dir := filepath.Join(t.TempDir(), "var", "lib", "ovirt-engine", "backups")
+	spy := &dumpSpy{}
+	stamp := time.Date(2024, 3, 5, 14, 7, 9, 0, time.UTC)
+
+	path, err := Backup(ctxFor(t), tg, dumpTool(t), BackupOptions{
+		Dir: dir, Prefix: records.EngineDumpPrefix, Stamp: stamp, Log: testLogger(t),
+		Progress: spy.progress(t), ProgressInterval: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("Backup: %v", err)
+	}
+
+	if filepath.Dir(path) != dir || !ovirtDumpName.MatchString(filepath.Base(path)) ||
+		!strings.HasPrefix(filepath.Base(path), "engine-20240305140709.") {
+		t.Errorf("dump written as %s, want %s/engine-20240305140709.<8 random>.dump", path, dir)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 || info.Size() < 100_000 {
+		t.Errorf("dump mode %v size %d, want 0600 and a full dump", info.Mode().Perm(), info.Size())
+	}
+	if d, err := os.Stat(dir); err != nil || d.Mode().Perm() != 0o700 {
+		t.Errorf("backup directory created with mode %v (%v), want 0700", d.Mode().Perm(), err)
+	}
+	if names := dirNames(t, dir); !slices.Equal(names, []string{filepath.Base(path)}) {
+		t.Errorf("backup directory holds %q, want the dump alone (no temporary file)", names)
+	}
+
+	if spy.pid == 0 {
+		t.Fatal("no pg_dump child seen during the backup")
+	}
+	if !processGone(spy.pid) {
+		t.Errorf("pg_dump %d still exists after Backup returned", spy.pid)
+	}
+	for _, s := range append(append([]string{}, spy.cmdline...), spy.environ...) {
+		if strings.Contains(s, enginePW) {
+			t.Errorf("pg_dump's command line or environment holds the password: %q", s)
+		}
+		if strings.HasPrefix(s, "PGPASSWORD=") {
+			t.Errorf("pg_dump's environment has %s", s)
+		}
+	}
+	if !slices.Contains(spy.cmdline, "--format=custom") {
+		t.Errorf("pg_dump command line %q lacks --format=custom", spy.cmdline)
+	}
+	if spy.pgpass == "" || !spy.pgpassOK {
+		t.Errorf("pg_dump did not get a 0600 PGPASSFILE (%q, ok %v)", spy.pgpass, spy.pgpassOK)
+	}
+	if _, err := os.Stat(spy.pgpass); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pgpass file %s still there after Backup: %v", spy.pgpass, err)
+	}
+	if len(spy.calls) < 2 || spy.calls[0] != 0 || spy.calls[len(spy.calls)-1] != info.Size() ||
+		!slices.IsSorted(spy.calls) {
+		t.Errorf("progress calls %v, want 0 first, growing, the final size %d last", spy.calls, info.Size())
+	}
+}
+
+func TestBackupFailuresLeaveNoFile(t *testing.T) {
+	c := smallCluster(t)
+	// A table of the superuser that the role may not read makes pg_dump
+	// itself fail, after it connected.
+	c.Exec(t, engineDB, "CREATE TABLE public.secret_dba (x int)")
+	for _, tc := range []struct {
+		name   string
+		target func() Target
+		tool   func(DumpTool) DumpTool
+		check  func(t *testing.T, err error)
+	}{
+		{"a wrong password is an authentication error", func() Target {
+			tg := remoteTarget(c, "engine")
+			tg.Password = secretPW
+			return tg
+		}, nil, func(t *testing.T, err error) {
+			if !errors.Is(err, ErrAuthentication) || strings.Contains(err.Error(), secretPW) {
+				t.Fatalf("Backup: %v, want an authentication error without the password", err)
+			}
+		}},
+		{"a database that is gone is reported missing", func() Target {
+			return remoteTarget(c, "gone")
+		}, nil, func(t *testing.T, err error) {
+			if !errors.Is(err, ErrDatabaseMissing) {
+				t.Fatalf("Backup: %v, want ErrDatabaseMissing", err)
+			}
+		}},
+		{"pg_dump failing leaves its error output in the error", func() Target {
+			return remoteTarget(c, "engine")
+		}, nil, func(t *testing.T, err error) {
+			var de *DumpError
+			if !errors.As(err, &de) || !strings.Contains(de.Stderr, "permission denied") || !strings.Contains(err.Error(), "secret_dba") {
+				t.Fatalf("Backup: %v, want a *DumpError with pg_dump's message", err)
+			}
+		}},
+		{"a pg_dump older than the server is reported as such", func() Target {
+			return remoteTarget(c, "engine")
+		}, func(d DumpTool) DumpTool {
+			// What pg_dump 14 prints for a 15 server.
+			script := filepath.Join(t.TempDir(), "pg_dump")
+			os.WriteFile(script, []byte("#!/bin/sh\necho 'pg_dump: error: server version: 15.0; pg_dump version: 14.0' >&2\n"+
+				"echo 'pg_dump: error: aborting because of server version mismatch' >&2\nexit 1\n"), 0o755)
+			return DumpTool{Path: script, Version: "14.0", Major: 14}
+		}, func(t *testing.T, err error) {
+			if !errors.Is(err, ErrNoDumpTool) || !strings.Contains(err.Error(), "version mismatch") {
+				t.Fatalf("Backup: %v, want ErrNoDumpTool with pg_dump's message", err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tool := dumpTool(t)
+			if tc.tool != nil {
+				tool = tc.tool(tool)
+			}
+			path, err := Backup(ctxFor(t), tc.target(), tool, BackupOptions{Dir: dir, Prefix: "engine"})
+			if err == nil {
+				t.Fatalf("Backup succeeded: %s", path)
+			}
+			t.Log(err)
+			tc.check(t, err)
+			if names := dirNames(t, dir); len(names) != 0 {
+				t.Fatalf("failed Backup left %q", names)
+			}
+		})
+	}
+}
+
+func TestCancellingBackupKillsPgDumpAndRemovesItsFiles(t *testing.T) {
+	c := fullCluster(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(ctxFor(t))
+	defer cancel()
+	spy := &dumpSpy{}
+	record := spy.progress(t)
+	var cancelledAt int64 = -1
+	progress := func(n int64) {
+		record(n)
+		// Cancel once pg_dump has begun writing: mid-dump.
+		if n > 0 && cancelledAt < 0 {
+			cancelledAt = n
+			cancel()
+		}
+	}
+
+	_, err := Backup(ctx, remoteTarget(c, engineDB), dumpTool(t), BackupOptions{
+		Dir: dir, Prefix: "engine", Progress: progress, ProgressInterval: 2 * time.Millisecond,
+	})
+	if cancelledAt < 0 {
+		t.Fatalf("pg_dump finished before it was seen writing (err %v); the test could not cancel mid-dump", err)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Backup: %v, want context.Canceled", err)
+	}
+	if spy.pid == 0 || !processGone(spy.pid) {
+		t.Fatalf("pg_dump (pid %d) was not killed and reaped", spy.pid)
+	}
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Fatalf("cancelled Backup (at %d bytes) left %q", cancelledAt, names)
+	}
+	if _, err := os.Stat(spy.pgpass); spy.pgpass == "" || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("pgpass file %q after cancel: %v", spy.pgpass, err)
+	}
+}
+
+func TestBackupRemovesOnlyTheLeftoversOfDeadRuns(t *testing.T) {
+	c := smallCluster(t)
+	dir := t.TempDir()
+	dead := deadPID(t)
+	files := map[string]bool{ // name: should survive
+		".engine-20240101000000.abcd1234.dump." + strconv.Itoa(dead) + ".tmp":        false,
+		".engine-20240101000000.abcd1234.dump." + strconv.Itoa(os.Getpid()) + ".tmp": true, // a live run
+		".dwh-20240101000000.abcd1234.dump." + strconv.Itoa(dead) + ".tmp":           true, // another component's
+		"engine-20240101000000.abcd1234.dump":                                        true, // a backup
+		".engine-20240101000000.abcd1234.dump.tmp":                                   true, // not ours
+		"notes.txt": true,
+	}
+	for name := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path, err := Backup(ctxFor(t), remoteTarget(c, engineDB), dumpTool(t), BackupOptions{Dir: dir, Prefix: "engine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for name, keep := range files {
+		if keep {
+			want = append(want, name)
+		}
+	}
+	want = append(want, filepath.Base(path))
+	slices.Sort(want)
+	if got := dirNames(t, dir); !slices.Equal(got, want) {
+		t.Fatalf("directory holds %q, want %q", got, want)
+	}
+}
+
+// deadPID returns a PID that no process has.
+func deadPID(t *testing.T) int {
+	for pid := 4_000_000; pid > 100_000; pid -= 7919 {
+		if !processExists(pid) {
+			return pid
+		}
+	}
+	t.Fatal("no free PID found")
+	return 0
+}
+
+func TestCheckDumpToolNeedsAPgDumpAtLeastAsNewAsTheServer(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		serverMajor int
+		wantErr     bool
+	}{
+		{"a 15 server gets the installed pg_dump 15", 15, false},
+		{"a 9.x server gets it too", 9, false},
+		{"a server newer than every pg_dump is refused with what to install", 99, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tool, err := CheckDumpTool(ctxFor(t), tc.serverMajor)
+			if tc.wantErr {
+				if !errors.Is(err, ErrNoDumpTool) {
+					t.Fatalf("CheckDumpTool(99) = %v, %v; want ErrNoDumpTool", tool, err)
+				}
+				for _, want := range []string{"PostgreSQL 99", "15.", "postgresql-client-99", "postgresql99"} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error lacks %q: %v", want, err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tool.Major < tc.serverMajor || !strings.HasSuffix(tool.Path, "/pg_dump") || filepath.Base(filepath.Dir(filepath.Dir(tool.Path))) == "" {
+				t.Fatalf("CheckDumpTool(%d) = %+v", tc.serverMajor, tool)
+			}
+			if info, err := os.Stat(tool.Path); err != nil || info.Mode()&0o111 == 0 {
+				t.Fatalf("%s is not an executable: %v", tool.Path, err)
+			}
+		})
+	}
+}
