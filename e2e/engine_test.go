@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -252,4 +253,210 @@ func TestEngineCleanupOfAnOtopiHostWithARemoteDatabase(t *testing.T) {
 			t.Errorf("reruns changed the host: %v", d)
 		}
 	})
+}
+
+func TestEngineCleanupOfALegacyHostWithALocalDatabase(t *testing.T) {
+	s := newSite(t, siteOptions{era: ovirthost.EraLegacy, size: schema.Small()})
+	h := s.host
+	r := s.run("-u")
+	if r.code != 0 || !strings.Contains(r.stdout, "Finished cleanup") {
+		t.Fatalf("exit %d, want 0 and the closing line", r.code)
+	}
+	if left := s.objects(); len(left) > 0 {
+		t.Errorf("%d objects left: %v", len(left), left[:min(5, len(left))])
+	}
+	if !s.cluster.RoleExists(t, h.Opts.Engine.User) {
+		t.Error("the role was dropped")
+	}
+	mustBeGone(t, h, h.MustBeRemoved())
+	mustExist(t, h, h.MustSurvive())
+	pgpass, err := os.ReadFile(h.Path("/etc/ovirt-engine/.pgpass"))
+	if err == nil && strings.Contains(string(pgpass), "DB USER credentials") {
+		t.Errorf("the engine's section is still in .pgpass:\n%s", pgpass)
+	}
+	if len(backups(t, h.Root, "engine-*.dump")) == 0 {
+		t.Error("no database dump was written")
+	}
+	r = s.run("-u")
+	if r.code != 0 || !strings.Contains(r.stdout, "Nothing to clean") {
+		t.Fatalf("rerun: exit %d, want 0 with nothing to clean", r.code)
+	}
+}
+
+func TestEngineCleanupKeepingTheDatabase(t *testing.T) {
+	s := newSite(t, siteOptions{era: ovirthost.EraOtopi, tcp: true, size: schema.Small()})
+	before := s.objects()
+	r := s.run("-u", "-d")
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0", r.code)
+	}
+	if !strings.Contains(r.stdout, "Note that after re-install you'll have to run Hosts re-install/re-approve.") {
+		t.Error("the note about keeping the database is missing")
+	}
+	if after := s.objects(); !slices.Equal(before, after) {
+		t.Errorf("the database changed with -d: %d objects before, %d after", len(before), len(after))
+	}
+	if d := backups(t, s.host.Root, "engine-2*.dump"); len(d) != 1 { // the builder's older dump only
+		t.Errorf("a dump was written although the database is kept: %v", d)
+	}
+	mustBeGone(t, s.host, s.host.MustBeRemoved())
+	mustExist(t, s.host, s.host.MustSurvive())
+}
+
+func TestEngineCleanupAfterThePackagesWereReinstalled(t *testing.T) {
+	// Sequence II: yum remove; yum install; engine-cleanup; engine-setup.
+	s := newSite(t, siteOptions{era: ovirthost.EraOtopi, tcp: true, size: schema.Small()})
+	s.host.SimulatePackageRemoval(t)
+	s.host.SimulatePackageInstall(t)
+	// rpm removed the PKI tree (after copying it aside): judge what must
+	// survive by what is there now.
+	survivors := existing(s.host, s.host.MustSurvive())
+	r := s.run("-u")
+	if r.code != 0 || !strings.Contains(r.stdout, "Finished cleanup") {
+		t.Fatalf("exit %d, want 0", r.code)
+	}
+	if left := s.objects(); len(left) > 0 {
+		t.Errorf("%d objects left", len(left))
+	}
+	mustBeGone(t, s.host, s.host.MustBeRemoved())
+	mustExist(t, s.host, survivors)
+	if s.host.PKIBackup == "" || len(existing(s.host, []string{s.host.PKIBackup})) == 0 {
+		t.Error("rpm's copy of the PKI did not survive")
+	}
+	if r := s.run("-u"); r.code != 0 || !strings.Contains(r.stdout, "Nothing to clean") {
+		t.Fatalf("rerun: exit %d", r.code)
+	}
+}
+
+// existing returns the paths that exist under the host's root.
+func existing(h *ovirthost.Host, paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if _, err := os.Lstat(h.Path(p)); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func TestEngineCleanupBeforeThePackagesAreReinstalled(t *testing.T) {
+	// Sequence I: engine-cleanup; yum remove; yum install; engine-setup.
+	s := newSite(t, siteOptions{era: ovirthost.EraOtopi, size: schema.Small()})
+	if r := s.run("-u"); r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	mustBeGone(t, s.host, s.host.MustBeRemoved())
+	mustExist(t, s.host, s.host.MustSurvive())
+	s.host.SimulatePackageRemoval(t)
+	s.host.SimulatePackageInstall(t)
+	if r := s.run("-u"); r.code != 0 || !strings.Contains(r.stdout, "Nothing to clean") {
+		t.Fatalf("after reinstall: exit %d, want nothing to clean", r.code)
+	}
+}
+
+// TestSequenceIIImpossibleRefusesAndChangesNothing breaks the records in
+// every way that makes cleaning impossible and checks that engine-cleanup
+// refuses (exit 3) with a message naming the file, leaving the tree, the
+// database and the units exactly as they were.
+func TestSequenceIIImpossibleRefusesAndChangesNothing(t *testing.T) {
+	cases := []struct {
+		name   string
+		era    ovirthost.Era
+		args   []string
+		break_ func(t *testing.T, s *site)
+		want   string
+	}{
+		{name: "the database credentials file is missing", era: ovirthost.EraOtopi,
+			break_: func(t *testing.T, s *site) {
+				os.Remove(s.host.Path("/etc/ovirt-engine/engine.conf.d/10-setup-database.conf"))
+			},
+			want: "10-setup-database.conf: the post-install file .* says the engine was set up, but its database credentials file is missing"},
+		{name: "the database credentials file is malformed", era: ovirthost.EraOtopi,
+			break_: func(t *testing.T, s *site) {
+				appendTo(t, s.host.Path("/etc/ovirt-engine/engine.conf.d/10-setup-database.conf"), "ENGINE_DB_PORT=\"not a port\"\n")
+			},
+			want: "10-setup-database.conf:[0-9]+: .*ENGINE_DB_PORT"},
+		{name: "a manifest is malformed", era: ovirthost.EraOtopi,
+			break_: func(t *testing.T, s *site) {
+				appendTo(t, s.host.Path(s.host.Manifests[len(s.host.Manifests)-1]), "garbage line\n")
+			},
+			want: "uninstall.conf:[0-9]+: .*manifest"},
+		{name: "the records come from a newer engine-setup", era: ovirthost.EraOtopi,
+			break_: func(t *testing.T, s *site) {
+				replaceIn(t, s.host.Path("/etc/ovirt-engine-setup.conf.d/20-setup-ovirt-post.conf"), "generatedByVersion=str:4.5.6", "generatedByVersion=str:5.0.1")
+			},
+			want: "20-setup-ovirt-post.conf:[0-9]+: the records were written by engine-setup 5.0.1"},
+		{name: "the database server is unreachable", era: ovirthost.EraOtopi,
+			break_: func(t *testing.T, s *site) { s.cluster.Stop() },
+			want:   "10-setup-database.conf: the engine database cannot be reached with the recorded credentials"},
+		{name: "the database rejects the recorded password", era: ovirthost.EraOtopi,
+			break_: func(t *testing.T, s *site) {
+				s.cluster.Exec(t, "postgres", fmt.Sprintf("ALTER ROLE %s PASSWORD 'changed-by-the-dba'", pgtest.Ident(s.host.Opts.Engine.User)))
+			},
+			want: "10-setup-database.conf: the engine database cannot be reached .*authentication failed"},
+		{name: "the legacy credentials are malformed", era: ovirthost.EraLegacy,
+			break_: func(t *testing.T, s *site) {
+				replaceIn(t, s.host.Path("/etc/ovirt-engine/.pgpass"), "#####  End of", "#####  Not the end of")
+			},
+			want: "\\.pgpass:[0-9]+: the legacy database credentials cannot be read"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSite(t, siteOptions{era: tc.era, tcp: tc.era == ovirthost.EraOtopi, size: schema.Small()})
+			objects := s.objects()
+			tc.break_(t, s)
+			tree, units := s.tree(), s.unitStates()
+			r := s.run(append([]string{"-u"}, tc.args...)...)
+			if r.code != 3 {
+				t.Fatalf("exit %d, want 3 (refused)", r.code)
+			}
+			if !regexpMatch(tc.want, r.stdout) {
+				t.Errorf("output does not match %q", tc.want)
+			}
+			if !strings.Contains(r.stdout, "nothing was changed") {
+				t.Error("the refusal does not say that nothing was changed")
+			}
+			if d := ovirthost.DiffTrees(tree, s.tree()); len(d) > 0 {
+				t.Errorf("the refusal changed the host: %v", d)
+			}
+			if got := s.unitStates(); fmt.Sprint(got) != fmt.Sprint(units) {
+				t.Errorf("unit states changed: %v -> %v", units, got)
+			}
+			if tc.name != "the database server is unreachable" {
+				if after := s.objects(); !slices.Equal(objects, after) {
+					t.Errorf("the database changed: %d objects -> %d", len(objects), len(after))
+				}
+			}
+		})
+	}
+}
+
+func appendTo(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func replaceIn(t *testing.T, path, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		t.Fatalf("%s does not contain %q", path, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(data), old, new, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func regexpMatch(pattern, text string) bool {
+	return regexp.MustCompile(pattern).MatchString(text)
 }

@@ -75,6 +75,14 @@ func (p *plugin) planRecords(add func(sdk.Action, handler)) {
 				if err != nil {
 					return failed(err.Error(), "")
 				}
+				// Legacy setup created the file for its section: when
+				// nothing else is left in it, it goes too.
+				if rest, err := records.ReadRecord(root, records.LegacyPgpass); err == nil && len(bytes.TrimSpace(rest)) == 0 {
+					if _, err := files.Remove(root, records.LegacyPgpass); err != nil {
+						return failed(err.Error(), "")
+					}
+					return sdk.ExecuteResponse{Changed: true, Outcome: "removed"}
+				}
 				return sdk.ExecuteResponse{Changed: res.Outcome == files.Reverted, Outcome: string(res.Outcome)}
 			})
 	}
