@@ -93,8 +93,10 @@ func (e *DumpError) Unwrap() error { return e.Err }
 // gone) are removed; nothing else in the directory is touched.
 //
 // The password reaches pg_dump only through a temporary 0600 pgpass file
-// named by PGPASSFILE, removed when Backup returns; never on the command
-// line or in an environment value, and PGPASSWORD is unset. pg_dump runs
+// named by PGPASSFILE, which is unlinked before pg_dump starts and read
+// through an inherited descriptor (/dev/fd/3), so that it is gone even if
+// engine-cleanup is killed; never on the command line or in an
+// environment value, and PGPASSWORD is unset. pg_dump runs
 // in its own process group, dies with the calling thread (Pdeathsig) and
 // is killed when ctx ends.
 func Backup(ctx context.Context, t Target, tool DumpTool, opts BackupOptions) (string, error) {
@@ -147,7 +149,7 @@ func Backup(ctx context.Context, t Target, tool DumpTool, opts BackupOptions) (s
 	if err != nil {
 		return "", fmt.Errorf("backing up database %s: %w", t, err)
 	}
-	defer os.Remove(pgpass)
+	defer pgpass.Close() // the last reference: the file is gone with it
 
 	start := time.Now()
 	if err := runDump(ctx, used, tool, tmp, tmpPath, pgpass, opts, log); err != nil {
@@ -223,12 +225,13 @@ func diagnose(ctx context.Context, t Target, tool DumpTool, de *DumpError) error
 }
 
 // runDump runs pg_dump into tmpPath and reports progress from tmp's size.
-func runDump(ctx context.Context, t Target, tool DumpTool, tmp *os.File, tmpPath, pgpass string, opts BackupOptions, log hclog.Logger) error {
+func runDump(ctx context.Context, t Target, tool DumpTool, tmp *os.File, tmpPath string, pgpass *os.File, opts BackupOptions, log hclog.Logger) error {
 	conninfo := t.conninfo() + fmt.Sprintf(" application_name='%s' connect_timeout='%d'", ApplicationName, int(connectTimeout.Seconds()))
 	cmd := exec.CommandContext(ctx, tool.Path,
 		"--format=custom", "--encoding=UTF8", "--disable-dollar-quoting", "--disable-triggers",
 		"--no-password", "--file="+tmpPath, "--dbname="+conninfo)
-	cmd.Env = dumpEnv(os.Environ(), pgpass)
+	cmd.Env = dumpEnv(os.Environ(), pgpassFD)
+	cmd.ExtraFiles = []*os.File{pgpass} // fd 3, hence pgpassFD
 	cmd.Dir = "/"
 	stderr := &tailBuffer{max: stderrTail}
 	cmd.Stderr = stderr
@@ -288,6 +291,11 @@ func runDump(ctx context.Context, t Target, tool DumpTool, tmp *os.File, tmpPath
 	return nil
 }
 
+// pgpassFD is where pg_dump finds the pgpass file: the first of
+// exec.Cmd.ExtraFiles is the child's fd 3. libpq stats and opens the path
+// like any pgpass file (a regular file, mode 0600).
+const pgpassFD = "/dev/fd/3"
+
 // dumpEnv is our environment without what would steer or authenticate
 // pg_dump's connection behind the target's back (PGPASSWORD above all),
 // plus PGPASSFILE. TLS client settings (PGSSLROOTCERT...) stay, as for
@@ -332,33 +340,37 @@ func pgpassLine(t Target) (string, error) {
 	return strings.Join(fields, ":") + "\n", nil
 }
 
-// writePgpass writes the password to a new 0600 file in the temporary
-// directory (never into the backup directory) and returns its path.
-func writePgpass(t Target) (string, error) {
+// writePgpass writes the pgpass line to a new 0600 file in the temporary
+// directory (never into the backup directory), unlinks it at once and
+// returns it open: pg_dump reads it through the inherited descriptor.
+// The password thus has no name on disk while pg_dump runs, and nothing is
+// left behind even if engine-cleanup is killed (the kernel frees the file
+// with its last descriptor).
+func writePgpass(t Target) (*os.File, error) {
 	line, err := pgpassLine(t)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	f, err := os.CreateTemp("", "engine-cleanup-pgpass-*")
 	if err != nil {
-		return "", fmt.Errorf("creating the pgpass file for pg_dump: %w", err)
+		return nil, fmt.Errorf("creating the pgpass file for pg_dump: %w", err)
 	}
-	name := f.Name()
-	// CreateTemp makes the file 0600; say so in case that ever changes,
-	// since libpq ignores a pgpass file readable by others.
-	if err := f.Chmod(0o600); err == nil {
+	// Unlinked before anything is written to it.
+	rmErr := os.Remove(f.Name())
+	// CreateTemp makes the file 0600; make sure, since libpq ignores a
+	// pgpass file that others may read.
+	err = f.Chmod(0o600)
+	if err == nil {
 		_, err = f.WriteString(line)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			return name, nil
-		}
-	} else {
-		f.Close()
 	}
-	os.Remove(name)
-	return "", fmt.Errorf("writing the pgpass file for pg_dump: %w", err)
+	if err == nil {
+		err = rmErr
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("writing the pgpass file for pg_dump: %w", err)
+	}
+	return f, nil
 }
 
 // dumpName is the final name, as oVirt names dumps.

@@ -31,13 +31,26 @@ func dumpTool(t *testing.T) DumpTool {
 // dumpSpy records, from Backup's progress callback, what the running
 // pg_dump was given.
 type dumpSpy struct {
-	mu       sync.Mutex
-	calls    []int64
-	pid      int
-	cmdline  []string
-	environ  []string
-	pgpass   string
-	pgpassOK bool // the file existed with mode 0600 while pg_dump ran
+	mu      sync.Mutex
+	calls   []int64
+	pid     int
+	cmdline []string
+	environ []string
+	pgpass  string
+	// pgpassOK: pg_dump had the file open, a regular 0600 file holding
+	// the password, already unlinked.
+	pgpassOK     bool
+	pgpassTarget string
+}
+
+// pgpassFiles lists pgpass files of ours that have a name in the
+// temporary directory.
+func pgpassFiles(t *testing.T) []string {
+	m, err := filepath.Glob(filepath.Join(os.TempDir(), "engine-cleanup-pgpass-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func (s *dumpSpy) progress(t *testing.T) func(int64) {
@@ -58,9 +71,17 @@ func (s *dumpSpy) progress(t *testing.T) func(int64) {
 		for _, kv := range s.environ {
 			if v, ok := strings.CutPrefix(kv, "PGPASSFILE="); ok {
 				s.pgpass = v
-				info, err := os.Stat(v)
-				s.pgpassOK = err == nil && info.Mode().Perm() == 0o600
 			}
+		}
+		// PGPASSFILE is /dev/fd/N of pg_dump: look at that descriptor.
+		if n, ok := strings.CutPrefix(s.pgpass, "/dev/fd/"); ok {
+			fd := filepath.Join("/proc", strconv.Itoa(s.pid), "fd", n)
+			target, _ := os.Readlink(fd)
+			info, err := os.Stat(fd)
+			content, _ := os.ReadFile(fd)
+			s.pgpassTarget = target
+			s.pgpassOK = err == nil && info.Mode().IsRegular() && info.Mode().Perm() == 0o600 &&
+				strings.HasSuffix(target, " (deleted)") && strings.HasSuffix(string(content), ":"+enginePW+"\n")
 		}
 	}
 }
@@ -115,11 +136,11 @@ func TestBackupWritesAPrivateOVirtNamedDumpAtomically(t *testing.T) {
 	if !slices.Contains(spy.cmdline, "--format=custom") {
 		t.Errorf("pg_dump command line %q lacks --format=custom", spy.cmdline)
 	}
-	if spy.pgpass == "" || !spy.pgpassOK {
-		t.Errorf("pg_dump did not get a 0600 PGPASSFILE (%q, ok %v)", spy.pgpass, spy.pgpassOK)
+	if spy.pgpass != pgpassFD || !spy.pgpassOK {
+		t.Errorf("pg_dump did not read the password from an unlinked 0600 file: PGPASSFILE %q -> %q", spy.pgpass, spy.pgpassTarget)
 	}
-	if _, err := os.Stat(spy.pgpass); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("pgpass file %s still there after Backup: %v", spy.pgpass, err)
+	if left := pgpassFiles(t); len(left) != 0 {
+		t.Errorf("pgpass files left: %q", left)
 	}
 	if len(spy.calls) < 2 || spy.calls[0] != 0 || spy.calls[len(spy.calls)-1] != info.Size() ||
 		!slices.IsSorted(spy.calls) {
@@ -227,8 +248,8 @@ func TestCancellingBackupKillsPgDumpAndRemovesItsFiles(t *testing.T) {
 	if names := dirNames(t, dir); len(names) != 0 {
 		t.Fatalf("cancelled Backup (at %d bytes) left %q", cancelledAt, names)
 	}
-	if _, err := os.Stat(spy.pgpass); spy.pgpass == "" || !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("pgpass file %q after cancel: %v", spy.pgpass, err)
+	if left := pgpassFiles(t); !spy.pgpassOK || len(left) != 0 {
+		t.Fatalf("pgpass file: read by pg_dump %v; left after cancel: %q", spy.pgpassOK, left)
 	}
 }
 

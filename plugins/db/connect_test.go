@@ -204,12 +204,12 @@ func TestPgpassLinesEscapeColonsAndBackslashes(t *testing.T) {
 }
 
 func TestDumpEnvironmentHasNoPasswordButThePgpassFile(t *testing.T) {
-	env := dumpEnv([]string{"PATH=/bin", "PGPASSWORD=" + secretPW, "PGHOST=elsewhere", "PGSSLROOTCERT=/ca.pem", "HOME=/root"}, "/tmp/pp")
+	env := dumpEnv([]string{"PATH=/bin", "PGPASSWORD=" + secretPW, "PGHOST=elsewhere", "PGSSLROOTCERT=/ca.pem", "HOME=/root"}, "/dev/fd/3")
 	joined := strings.Join(env, "\n")
 	if strings.Contains(joined, secretPW) || strings.Contains(joined, "PGHOST") {
 		t.Fatalf("environment keeps PGPASSWORD or PGHOST: %q", env)
 	}
-	for _, want := range []string{"PATH=/bin", "PGSSLROOTCERT=/ca.pem", "PGPASSFILE=/tmp/pp"} {
+	for _, want := range []string{"PATH=/bin", "PGSSLROOTCERT=/ca.pem", "PGPASSFILE=/dev/fd/3"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("environment lacks %s: %q", want, env)
 		}

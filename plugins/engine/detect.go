@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/engine-cleanup/engine-cleanup/plugins/internal/component"
 	"github.com/engine-cleanup/engine-cleanup/plugins/internal/records"
 	"github.com/engine-cleanup/engine-cleanup/sdk"
 	"github.com/engine-cleanup/engine-cleanup/sdk/otopi"
@@ -79,13 +80,6 @@ func shown(root, recorded string) string {
 	return p
 }
 
-// seqII is a blocking problem of the sequence-II kind: something was set up
-// that cannot be cleaned because the record that locates it is gone,
-// unreadable or contradictory.
-func seqII(file string, line int, message, remedy string) sdk.Problem {
-	return sdk.Blocker(sdk.KindSequenceIIImpossible, message, remedy).At(file, line)
-}
-
 // locate splits a records.SyntaxError (or an error wrapping one) into its
 // file and line, so that problems point at the record.
 func locate(err error, fallback string) (string, int) {
@@ -114,7 +108,10 @@ func detect(root string) *installation {
 	in.readPostInstall(root)
 	in.readManifests(root)
 	switch {
-	case in.postInstall != nil && in.engineEnabled:
+	case in.postInstall != nil:
+		// The engine plugin also owns what engine-setup records for the
+		// whole host (manifests, the post-install file), DWH- or
+		// Reports-only hosts included.
 		in.era = eraOtopi
 	case in.postInstall == nil && (exists(root, records.EngineDatabaseConf) || exists(root, records.PKIConf) ||
 		len(in.inventory.Manifests) > 0):
@@ -124,7 +121,7 @@ func detect(root string) *installation {
 	case in.postInstall == nil && exists(root, records.LegacyPgpass):
 		in.readLegacy(root)
 	}
-	if in.era == eraOtopi {
+	if in.era == eraOtopi && (in.engineEnabled || in.postInstall == nil) {
 		in.readCredentials(root)
 	}
 	// A tree holding only what a cleanup leaves (host certificates) is no
@@ -152,7 +149,7 @@ func (in *installation) readPostInstall(root string) {
 	}
 	if err != nil {
 		file, line := locate(err, in.postInstallPath)
-		in.problems = append(in.problems, seqII(file, line,
+		in.problems = append(in.problems, component.SeqII(file, line,
 			"the post-install file cannot be read, so what setup installed is unknown: "+err.Error(),
 			"restore the file from a backup, or clean the host by hand"))
 		// Treat the host as set up: an unreadable record is not an absent one.
@@ -163,7 +160,7 @@ func (in *installation) readPostInstall(root string) {
 	in.version, _ = in.postInstall.Str("OVESETUP_CORE/generatedByVersion")
 	if major, ok := majorOf(in.version); ok && major > newestMajor {
 		v := in.postInstall["OVESETUP_CORE/generatedByVersion"]
-		in.problems = append(in.problems, seqII(v.File, v.Line,
+		in.problems = append(in.problems, component.SeqII(v.File, v.Line,
 			fmt.Sprintf("the records were written by engine-setup %s, newer than this engine-cleanup understands", in.version),
 			"use the engine-cleanup of that oVirt version, or clean the host by hand"))
 	}
@@ -179,7 +176,7 @@ func (in *installation) readManifests(root string) {
 	inv, err := records.LoadManifests(root)
 	if err != nil {
 		file, line := locate(err, shown(root, records.UninstallDir))
-		in.problems = append(in.problems, seqII(file, line,
+		in.problems = append(in.problems, component.SeqII(file, line,
 			"an uninstall manifest cannot be read, so the files setup created are unknown: "+err.Error(),
 			"restore the manifest from a backup, or clean the host by hand"))
 		inv = &records.Inventory{}
@@ -191,7 +188,7 @@ func (in *installation) readCredentials(root string) {
 	in.credsFile = shown(root, records.EngineDatabaseConf)
 	if !exists(root, records.EngineDatabaseConf) {
 		if in.postInstall != nil {
-			p := seqII(in.credsFile, 0,
+			p := component.SeqII(in.credsFile, 0,
 				"the post-install file "+in.postInstallPath+" says the engine was set up, but its database credentials file is missing",
 				"restore the file from a backup, run with -d to keep the database, or clean the database by hand")
 			in.credsProblem = &p
@@ -205,7 +202,7 @@ func (in *installation) readCredentials(root string) {
 	}
 	if err != nil {
 		file, line := locate(err, in.credsFile)
-		p := seqII(file, line, "the engine database credentials cannot be read: "+err.Error(),
+		p := component.SeqII(file, line, "the engine database credentials cannot be read: "+err.Error(),
 			"restore the file from a backup, run with -d to keep the database, or clean the database by hand")
 		in.credsProblem = &p
 		return
@@ -227,7 +224,7 @@ func (in *installation) readLegacy(root string) {
 	case err != nil:
 		file, line := locate(err, path)
 		in.era = eraLegacy
-		p := seqII(file, line, "the legacy database credentials cannot be read: "+err.Error(),
+		p := component.SeqII(file, line, "the legacy database credentials cannot be read: "+err.Error(),
 			"restore the file from a backup, run with -d to keep the database, or clean the database by hand")
 		in.credsProblem = &p
 		return

@@ -7,13 +7,11 @@ package engine
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/engine-cleanup/engine-cleanup/internal/version"
+	"github.com/engine-cleanup/engine-cleanup/plugins/internal/component"
 	"github.com/engine-cleanup/engine-cleanup/plugins/internal/records"
-	"github.com/engine-cleanup/engine-cleanup/plugins/services"
 	"github.com/engine-cleanup/engine-cleanup/sdk"
 )
 
@@ -28,14 +26,8 @@ const (
 	answerStop          = "OVESETUP_CORE/engineStop"
 )
 
-// Messages bound by the specification.
-const (
-	dropPrompt = "Drop database? If you want to reuse the existing database for the future installation, choose No."
-	noteKeptDB = "Note that after re-install you'll have to run Hosts re-install/re-approve."
-)
-
-// stopTimeout bounds the wait for one service to stop.
-const stopTimeout = 3 * time.Minute
+// noteKeptDB is bound by the specification.
+const noteKeptDB = "Note that after re-install you'll have to run Hosts re-install/re-approve."
 
 // New returns the engine plugin.
 func New() sdk.Plugin { return &plugin{} }
@@ -43,16 +35,13 @@ func New() sdk.Plugin { return &plugin{} }
 type plugin struct {
 	env  sdk.Environment
 	inst *installation
+	db   *component.Database
 
-	svc       services.Manager
-	svcErr    error
-	units     []services.Status // engine services that exist
-	engineRun bool              // the engine service is active
+	svc    *component.Services
+	svcErr error
 
 	answers sdk.Answers
-	plan    []sdk.Action
-	// handlers execute the actions of the current plan, by ID.
-	handlers map[string]handler
+	plan    component.Plan
 	// dbNote says why the database needs no clearing, for the summary.
 	dbNote string
 	// untracked are PKI files setup did not create; they stay.
@@ -61,8 +50,6 @@ type plugin struct {
 	// export); the summary says so.
 	protected []string
 }
-
-type handler func(ctx context.Context, progress func(sdk.Progress)) sdk.ExecuteResponse
 
 var (
 	_ sdk.Initializer = (*plugin)(nil)
@@ -96,6 +83,9 @@ func (p *plugin) Init(ctx context.Context, req sdk.InitRequest) (sdk.InitRespons
 	}
 	resp.Installed = true
 	resp.Findings = p.findings()
+	p.db = &component.Database{Component: "engine", Label: "engine database", BackupLabel: "the Engine database",
+		Creds: p.inst.creds, CredsFile: p.inst.credsFile, CredsProblem: p.inst.credsProblem,
+		BackupDir: records.EngineBackupDir, Prefix: records.EngineDumpPrefix}
 	p.probeServices(ctx)
 	if p.svcErr != nil {
 		resp.Problems = append(resp.Problems, sdk.Blocker(sdk.KindGeneral,
@@ -115,7 +105,11 @@ func (p *plugin) findings() []string {
 		if v == "" {
 			v = "unknown version"
 		}
-		out = append(out, fmt.Sprintf("engine set up by engine-setup %s (otopi-era records)", v))
+		what := "engine set up"
+		if !in.engineEnabled && in.postInstall != nil {
+			what = "host records (the engine itself is not set up here)"
+		}
+		out = append(out, fmt.Sprintf("%s by engine-setup %s (otopi-era records)", what, v))
 	case eraLegacy:
 		out = append(out, "engine set up by a 3.0–3.2 engine-setup (legacy records)")
 	}
@@ -130,40 +124,24 @@ func (p *plugin) findings() []string {
 
 // probeServices finds which engine services exist (read-only).
 func (p *plugin) probeServices(ctx context.Context) {
-	mgr, err := services.Open(ctx, p.env.ServiceManager, sdk.Logger(ctx).Named("services"))
-	if err != nil {
-		p.svcErr = err
-		return
+	if !p.inst.engineEnabled && p.inst.era != eraLegacy {
+		return // a DWH or Reports host: their plugins stop their services
 	}
-	p.svc = mgr
 	names := records.EngineServices()
 	if p.inst.era == eraLegacy {
 		names = records.LegacyEngineServices()
 	}
-	for _, n := range names {
-		st, err := mgr.Status(ctx, n)
-		if err != nil {
-			p.svcErr = fmt.Errorf("reading the state of %s: %w", n, err)
-			return
-		}
-		if st.Exists {
-			p.units = append(p.units, st)
-			if n == records.ServiceEngine && st.Active {
-				p.engineRun = true
-			}
-		}
-	}
+	p.svc, p.svcErr = component.ProbeServices(ctx, p.env.ServiceManager, names)
 }
 
 func (p *plugin) questions() []sdk.Question {
 	var qs []sdk.Question
-	if p.engineRun {
+	if p.svc != nil && p.svc.Active(records.ServiceEngine) {
 		qs = append(qs, sdk.Question{Key: keyStop, Prompt: "During execution engine service will be stopped",
 			Type: sdk.Approval, Default: "true", AnswerKey: answerStop})
 	}
-	if p.inst.creds != nil || p.inst.credsProblem != nil {
-		qs = append(qs, sdk.Question{Key: keyDrop, Prompt: dropPrompt, Type: sdk.YesNo, Default: "true",
-			AnswerKey: answerDrop, Purpose: sdk.PurposeDropDatabase})
+	if p.db.Recorded() {
+		qs = append(qs, p.db.DropQuestion(keyDrop, answerDrop))
 	}
 	if changed := p.inst.changedFiles(p.env.Root); len(changed) > 0 {
 		qs = append(qs, sdk.Question{Key: keyRemoveChanged, AnswerKey: answerRemoveChanged, Type: sdk.YesNo,
@@ -171,13 +149,6 @@ func (p *plugin) questions() []sdk.Question {
 				strings.Join(changed, "\n  ") + "\nRemove them anyway?"})
 	}
 	return qs
-}
-
-// wants returns the answer to a yes-no question, or its default (Yes) when
-// it is not answered yet.
-func wants(a sdk.Answers, key string) bool {
-	v, ok := a.Bool(key)
-	return !ok || v
 }
 
 func (p *plugin) Validate(ctx context.Context, req sdk.ValidateRequest) (sdk.ValidateResponse, error) {
@@ -193,87 +164,34 @@ func (p *plugin) Confirm(ctx context.Context, req sdk.ConfirmRequest) (sdk.Confi
 // build makes the plan under the answers and checks that it can be carried
 // out, without changing anything.
 func (p *plugin) build(ctx context.Context, answers sdk.Answers) ([]sdk.Action, []sdk.Problem) {
-	p.answers, p.plan, p.handlers = answers, nil, map[string]handler{}
+	p.answers, p.plan, p.dbNote = answers, component.Plan{}, ""
 	if p.inst == nil || !p.inst.installed() {
 		return nil, nil
 	}
 	var problems []sdk.Problem
-	add := func(a sdk.Action, h handler) {
-		p.plan = append(p.plan, a)
-		p.handlers[a.ID] = h
-	}
-	p.planServices(add)
-	problems = append(problems, p.planDatabase(ctx, add)...)
-	problems = append(problems, p.planPKI(add)...)
-	problems = append(problems, p.planFiles(add)...)
-	p.planRecords(add)
-	// The core runs stage by stage; keep each stage's actions in the order
-	// they were added.
-	sort.SliceStable(p.plan, func(i, j int) bool { return stageIndex(p.plan[i].Stage) < stageIndex(p.plan[j].Stage) })
-	return p.plan, problems
-}
-
-func stageIndex(s sdk.Stage) int {
-	for i, v := range sdk.Stages {
-		if v == s {
-			return i
-		}
-	}
-	return len(sdk.Stages)
-}
-
-func (p *plugin) planServices(add func(sdk.Action, handler)) {
-	for _, st := range p.units {
-		unit := st.Unit
-		add(sdk.Action{ID: "engine.stop." + unit, Stage: sdk.StageStop, Description: "Stop " + unit,
-			Resources: []string{"service:" + unit}}, func(ctx context.Context, _ func(sdk.Progress)) sdk.ExecuteResponse {
-			out, err := p.svc.Stop(ctx, unit, stopTimeout)
-			if err != nil {
-				return failed(err.Error(), "")
-			}
-			return sdk.ExecuteResponse{Changed: out.Result == services.ResultStopped, Outcome: string(out.Result)}
+	if p.svc != nil {
+		// Setup enabled these; the notifier it never enabled (ovirt.md §5).
+		p.svc.Plan("engine", &p.plan, func(unit string) bool {
+			return !strings.HasPrefix(unit, records.ServiceNotifier) && !strings.HasPrefix(unit, records.LegacyServiceNotifier)
 		})
 	}
-	// Setup enabled these; the notifier it never enabled (ovirt.md §5).
-	for _, st := range p.units {
-		unit := st.Unit
-		if !st.Enabled || strings.HasPrefix(unit, records.ServiceNotifier) || strings.HasPrefix(unit, records.LegacyServiceNotifier) {
-			continue
-		}
-		add(sdk.Action{ID: "engine.disable." + unit, Stage: sdk.StageRemove, Description: "Disable " + unit,
-			Resources: []string{"service:" + unit}}, func(ctx context.Context, _ func(sdk.Progress)) sdk.ExecuteResponse {
-			out, err := p.svc.Disable(ctx, unit)
-			if err != nil {
-				return failed(err.Error(), "")
-			}
-			return sdk.ExecuteResponse{Changed: out.Result == services.ResultDisabled, Outcome: string(out.Result)}
-		})
+	if component.Wants(answers, keyDrop) {
+		var dbProblems []sdk.Problem
+		p.dbNote, dbProblems = p.db.Plan(ctx, p.env, &p.plan)
+		problems = append(problems, dbProblems...)
 	}
-}
-
-// failed is the response of an action that could not be done.
-func failed(message, remedy string) sdk.ExecuteResponse {
-	if remedy == "" {
-		remedy = "fix the cause and run engine-cleanup again"
-	}
-	return sdk.ExecuteResponse{Problems: []sdk.Problem{sdk.Blocker(sdk.KindGeneral, message, remedy)}}
+	problems = append(problems, p.planPKI(&p.plan)...)
+	problems = append(problems, p.planFiles(&p.plan)...)
+	p.planRecords(&p.plan)
+	return p.plan.Actions(), problems
 }
 
 func (p *plugin) Execute(ctx context.Context, req sdk.ExecuteRequest) (sdk.ExecuteResponse, error) {
-	h, ok := p.handlers[req.ActionID]
-	if !ok {
-		return failed("unknown action "+req.ActionID, "report this to the engine-cleanup developers"), nil
-	}
-	sdk.Logger(ctx).Info("executing", "action", req.ActionID)
-	return h(ctx, req.Progress), nil
+	return p.plan.Execute(ctx, req), nil
 }
 
 func (p *plugin) Closeup(ctx context.Context, req sdk.CloseupRequest) (sdk.CloseupResponse, error) {
-	defer func() {
-		if p.svc != nil {
-			p.svc.Close()
-		}
-	}()
+	defer p.svc.Close()
 	var notes []string
 	if p.inst != nil && p.inst.installed() && !req.Aborted {
 		if drop, ok := p.answers.Bool(keyDrop); ok && !drop {

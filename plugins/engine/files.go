@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/engine-cleanup/engine-cleanup/plugins/internal/component"
 	"github.com/engine-cleanup/engine-cleanup/plugins/internal/files"
 	"github.com/engine-cleanup/engine-cleanup/plugins/internal/records"
 	"github.com/engine-cleanup/engine-cleanup/plugins/pki"
@@ -82,11 +83,11 @@ func (in *installation) changedFiles(root string) []string {
 // planFiles plans the removal of recorded files and the revert of line
 // edits. It looks at each file now, so that cleanup refuses a file that
 // was swapped for something else meanwhile.
-func (p *plugin) planFiles(add func(sdk.Action, handler)) []sdk.Problem {
+func (p *plugin) planFiles(plan *component.Plan) []sdk.Problem {
 	in, root := p.inst, p.env.Root
 	opts := in.protectOptions()
 	var problems []sdk.Problem
-	keepChanged := !wants(p.answers, keyRemoveChanged)
+	keepChanged := !component.Wants(p.answers, keyRemoveChanged)
 	changed := in.changedFiles(root)
 	type target struct {
 		path string
@@ -120,17 +121,17 @@ func (p *plugin) planFiles(add func(sdk.Action, handler)) []sdk.Problem {
 		for _, t := range targets {
 			paths = append(paths, t.path)
 		}
-		add(sdk.Action{ID: "engine.remove.files", Stage: sdk.StageRemove,
+		plan.Add(sdk.Action{ID: "engine.remove.files", Stage: sdk.StageRemove,
 			Description: fmt.Sprintf("Remove %d file(s) and symlink(s) setup created", len(targets)), Resources: paths},
 			func(ctx context.Context, _ func(sdk.Progress)) sdk.ExecuteResponse {
 				removed := 0
 				for _, t := range targets {
 					if ctx.Err() != nil {
-						return failed("interrupted", "")
+						return component.Failed("interrupted", "")
 					}
 					out, err := files.Remove(root, t.path, append(opts, files.Expect(t.info))...)
 					if err != nil {
-						return failed(err.Error(), "check what is at that path, then run engine-cleanup again")
+						return component.Failed(err.Error(), "check what is at that path, then run engine-cleanup again")
 					}
 					if out == files.Removed {
 						removed++
@@ -144,7 +145,7 @@ func (p *plugin) planFiles(add func(sdk.Action, handler)) []sdk.Problem {
 		if _, protected := files.Protected(fe.Path, opts...); protected {
 			continue
 		}
-		add(sdk.Action{ID: "engine.revert:" + fe.Path, Stage: sdk.StageRemove,
+		plan.Add(sdk.Action{ID: "engine.revert:" + fe.Path, Stage: sdk.StageRemove,
 			Description: "Revert setup's changes to " + fe.Path, Resources: []string{fe.Path}},
 			func(ctx context.Context, _ func(sdk.Progress)) sdk.ExecuteResponse {
 				res, err := files.RevertLines(root, fe.Path, fe.Edits, opts...)
@@ -152,7 +153,7 @@ func (p *plugin) planFiles(add func(sdk.Action, handler)) []sdk.Problem {
 					if errors.Is(err, files.ErrProtected) {
 						return sdk.ExecuteResponse{Outcome: "kept: protected"}
 					}
-					return failed(err.Error(), "")
+					return component.Failed(err.Error(), "")
 				}
 				resp := sdk.ExecuteResponse{Changed: res.Outcome == files.Reverted || res.Outcome == files.PartlyReverted,
 					Outcome: string(res.Outcome)}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/engine-cleanup/engine-cleanup/plugins/internal/component"
 	"github.com/engine-cleanup/engine-cleanup/plugins/internal/files"
 	"github.com/engine-cleanup/engine-cleanup/plugins/internal/records"
 	"github.com/engine-cleanup/engine-cleanup/sdk"
@@ -24,14 +25,14 @@ func (p *plugin) engineRecords() []string {
 	}
 	// The PKI action normally removed this one already, as a tracked file.
 	out = append(out, records.PKIConf)
-	if p.inst.engineEnabled {
-		out = append(out, records.PostInstallFile)
-	}
+	// The post-install file describes every component of the host; the
+	// engine's forget runs after DWH's and Reports' (they depend on it).
+	out = append(out, records.PostInstallFile)
 	return append(out, records.EngineDatabaseConf)
 }
 
 // planRecords plans the forget stage: the records go last.
-func (p *plugin) planRecords(add func(sdk.Action, handler)) {
+func (p *plugin) planRecords(plan *component.Plan) {
 	root := p.env.Root
 	switch p.inst.era {
 	case eraOtopi:
@@ -44,14 +45,14 @@ func (p *plugin) planRecords(add func(sdk.Action, handler)) {
 		if len(present) == 0 {
 			return
 		}
-		add(sdk.Action{ID: "engine.forget.records", Stage: sdk.StageForget,
+		plan.Add(sdk.Action{ID: "engine.forget.records", Stage: sdk.StageForget,
 			Description: fmt.Sprintf("Remove the engine's setup records (%d file(s))", len(present)), Resources: present},
 			func(ctx context.Context, _ func(sdk.Progress)) sdk.ExecuteResponse {
 				removed := 0
 				for _, r := range present {
 					out, err := files.Remove(root, r)
 					if err != nil {
-						return failed(err.Error(), "")
+						return component.Failed(err.Error(), "")
 					}
 					if out == files.Removed {
 						removed++
@@ -64,22 +65,22 @@ func (p *plugin) planRecords(add func(sdk.Action, handler)) {
 		if pg == nil {
 			return
 		}
-		add(sdk.Action{ID: "engine.forget.pgpass", Stage: sdk.StageForget,
+		plan.Add(sdk.Action{ID: "engine.forget.pgpass", Stage: sdk.StageForget,
 			Description: "Remove the engine's section from " + records.LegacyPgpass, Resources: []string{records.LegacyPgpass}},
 			func(ctx context.Context, _ func(sdk.Progress)) sdk.ExecuteResponse {
 				edits, err := pgpassBlock(root, pg)
 				if err != nil {
-					return failed(err.Error(), "")
+					return component.Failed(err.Error(), "")
 				}
 				res, err := files.RevertLines(root, records.LegacyPgpass, edits)
 				if err != nil {
-					return failed(err.Error(), "")
+					return component.Failed(err.Error(), "")
 				}
 				// Legacy setup created the file for its section: when
 				// nothing else is left in it, it goes too.
 				if rest, err := records.ReadRecord(root, records.LegacyPgpass); err == nil && len(bytes.TrimSpace(rest)) == 0 {
 					if _, err := files.Remove(root, records.LegacyPgpass); err != nil {
-						return failed(err.Error(), "")
+						return component.Failed(err.Error(), "")
 					}
 					return sdk.ExecuteResponse{Changed: true, Outcome: "removed"}
 				}

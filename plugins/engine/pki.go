@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/engine-cleanup/engine-cleanup/plugins/internal/component"
 	"github.com/engine-cleanup/engine-cleanup/plugins/internal/records"
 	"github.com/engine-cleanup/engine-cleanup/plugins/pki"
 	"github.com/engine-cleanup/engine-cleanup/sdk"
@@ -23,7 +24,7 @@ func (in *installation) trackedPKI() []string {
 // planPKI plans the archive of the whole PKI tree and its configuration,
 // then the removal of the files setup created. Untracked files (host
 // certificates, requests) stay and are listed in the summary.
-func (p *plugin) planPKI(add func(sdk.Action, handler)) []sdk.Problem {
+func (p *plugin) planPKI(plan *component.Plan) []sdk.Problem {
 	root := p.env.Root
 	tracked := p.inst.trackedPKI()
 	st, err := pki.Check(root, tracked)
@@ -39,29 +40,29 @@ func (p *plugin) planPKI(add func(sdk.Action, handler)) []sdk.Problem {
 		return problems
 	}
 	present := st.Present
-	add(sdk.Action{ID: "engine.backup.pki", Stage: sdk.StageBackup,
+	plan.Add(sdk.Action{ID: "engine.backup.pki", Stage: sdk.StageBackup,
 		Description: "Archive the PKI tree " + records.PKIDir + " and its configuration", Resources: pki.Sources(tracked)},
 		func(ctx context.Context, _ func(sdk.Progress)) sdk.ExecuteResponse {
 			now, err := pki.Check(root, tracked)
 			if err != nil {
-				return failed(err.Error(), "")
+				return component.Failed(err.Error(), "")
 			}
 			if len(now.Present) == 0 {
 				return sdk.ExecuteResponse{Outcome: "nothing left to archive"}
 			}
-			res, err := pki.Archive(ctx, root, pki.Sources(tracked), records.EngineBackupDir, pki.BackupName(runStamp(p.env.RunID)))
+			res, err := pki.Archive(ctx, root, pki.Sources(tracked), records.EngineBackupDir, pki.BackupName(component.RunStamp(p.env.RunID)))
 			if err != nil {
-				return failed("archiving the PKI: "+err.Error(), "free space or fix the cause, then run engine-cleanup again")
+				return component.Failed("archiving the PKI: "+err.Error(), "free space or fix the cause, then run engine-cleanup again")
 			}
 			return sdk.ExecuteResponse{Changed: true, Outcome: fmt.Sprintf("%d files archived", res.Files),
 				Backups: []sdk.Backup{{Path: res.Path, Description: "PKI configuration and keys"}}}
 		})
-	add(sdk.Action{ID: "engine.remove.pki", Stage: sdk.StageRemove,
+	plan.Add(sdk.Action{ID: "engine.remove.pki", Stage: sdk.StageRemove,
 		Description: fmt.Sprintf("Remove the keystore and the %d PKI file(s) setup created", len(present)), Resources: present},
 		func(ctx context.Context, _ func(sdk.Progress)) sdk.ExecuteResponse {
 			removed, _, errs := pki.RemoveTracked(root, present)
 			if len(errs) > 0 {
-				return failed("removing PKI files: "+errors.Join(errs...).Error(), "")
+				return component.Failed("removing PKI files: "+errors.Join(errs...).Error(), "")
 			}
 			return sdk.ExecuteResponse{Changed: len(removed) > 0, Outcome: fmt.Sprintf("%d removed", len(removed))}
 		})
@@ -81,7 +82,7 @@ func (p *plugin) closingNotes() []string {
 	if len(p.protected) > 0 {
 		notes = append(notes, "Never removed (the NFS ISO export and its configuration): "+strings.Join(p.protected, ", "))
 	}
-	if !wants(p.answers, keyRemoveChanged) {
+	if !component.Wants(p.answers, keyRemoveChanged) {
 		if changed := p.inst.changedFiles(p.env.Root); len(changed) > 0 {
 			notes = append(notes, "Files changed since setup were kept, as answered: "+strings.Join(changed, ", "))
 		}
