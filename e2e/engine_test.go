@@ -36,6 +36,8 @@ type siteOptions struct {
 	tcp    bool // a NOCREATEDB role logging in with a password over TCP
 	size   schema.Options
 	noUnit bool
+	// dwh and reports add those components, with their own databases.
+	dwh, reports bool
 }
 
 func newSite(t *testing.T, so siteOptions) *site {
@@ -46,14 +48,24 @@ func newSite(t *testing.T, so siteOptions) *site {
 	}
 	c := pgtest.Start(t, popts...)
 	opts := ovirthost.Options{Era: so.era}
-	opts.Engine, _, _ = ovirthost.NewDatabases(t, c, opts)
-	ovirthost.PopulateDatabase(t, c, *opts.Engine, so.size)
+	if so.dwh {
+		opts.DWH = &ovirthost.DB{}
+	}
+	if so.reports {
+		opts.Reports = &ovirthost.DB{}
+	}
+	opts.Engine, opts.DWH, opts.Reports = ovirthost.NewDatabases(t, c, opts)
+	for _, d := range []*ovirthost.DB{opts.Engine, opts.DWH, opts.Reports} {
+		if d != nil {
+			ovirthost.PopulateDatabase(t, c, *d, so.size)
+		}
+	}
 	h := ovirthost.Build(t, filepath.Join(t.TempDir(), "root"), opts)
 	s := &site{t: t, cluster: c, host: h}
 	s.env = append(os.Environ(), "NO_COLOR=1")
 	if !so.noUnit {
 		m := systemdtest.Start(t)
-		for _, u := range engineUnits {
+		for _, u := range append(slices.Clone(engineUnits), "ovirt-engine-dwhd", "ovirt-engine-reportsd") {
 			m.InstallUnit(t, u+".service", systemdtest.SimpleServiceUnit("/bin/sleep infinity"))
 			m.Start(t, u+".service")
 			m.EnableRuntime(t, u+".service")
@@ -99,7 +111,7 @@ func (s *site) unitStates() map[string]string {
 	if s.systemd == nil {
 		return out
 	}
-	for _, u := range engineUnits {
+	for _, u := range append(slices.Clone(engineUnits), "ovirt-engine-dwhd", "ovirt-engine-reportsd") {
 		out[u] = s.systemd.ActiveState(s.t, u+".service")
 	}
 	return out

@@ -746,10 +746,12 @@ func (r *run) stepFinished(res plan.Result) {
 			r.doc.Changed = true
 		}
 	}
+	var warnings []report.Problem
 	for _, p := range res.Response.Problems {
 		if p.Severity == sdk.Warning {
 			pr := report.NewProblem(res.Step.Plugin, string(sdk.PhaseCleanup), p)
 			r.addProblem(pr)
+			warnings = append(warnings, pr)
 		}
 	}
 	for _, b := range res.Response.Backups {
@@ -762,6 +764,9 @@ func (r *run) stepFinished(res plan.Result) {
 	r.log.Info("action finished", "plugin", res.Step.Plugin, "action", res.Step.Action.ID, "status", e.Status,
 		"changed", e.Changed, "outcome", e.Outcome, "error", e.Error)
 	r.console.StepFinished(e)
+	for _, w := range warnings {
+		r.console.Problem(w)
+	}
 }
 
 // closeupPhase lets every plugin add notes, then prints the summary. It runs
