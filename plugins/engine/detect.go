@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strconv"
 	"strings"
 
@@ -63,36 +61,9 @@ type installation struct {
 // installed reports whether anything of the engine was set up here.
 func (in *installation) installed() bool { return in.era != eraNone }
 
-func exists(root, recorded string) bool {
-	p, err := records.Resolve(root, recorded)
-	if err != nil {
-		return false
-	}
-	_, err = os.Lstat(p)
-	return err == nil
-}
+func exists(root, recorded string) bool { return component.Exists(root, recorded) }
 
-func shown(root, recorded string) string {
-	p, err := records.Resolve(root, recorded)
-	if err != nil {
-		return recorded
-	}
-	return p
-}
-
-// locate splits a records.SyntaxError (or an error wrapping one) into its
-// file and line, so that problems point at the record.
-func locate(err error, fallback string) (string, int) {
-	var se *records.SyntaxError
-	if errors.As(err, &se) {
-		return se.File, se.Line
-	}
-	var oe *otopi.SyntaxError
-	if errors.As(err, &oe) {
-		return oe.File, oe.Line
-	}
-	return fallback, 0
-}
+func shown(root, recorded string) string { return component.Shown(root, recorded) }
 
 // detect reads every record of the engine under root.
 func detect(root string) *installation {
@@ -135,25 +106,15 @@ func detect(root string) *installation {
 }
 
 func (in *installation) readPostInstall(root string) {
-	data, err := records.ReadRecord(root, records.PostInstallFile)
-	if errors.Is(err, fs.ErrNotExist) {
+	post, problem := component.PostInstall(root)
+	if post == nil {
 		return
 	}
-	in.postInstallPath = shown(root, records.PostInstallFile)
-	if err == nil {
-		var f *otopi.File
-		f, err = otopi.Parse(in.postInstallPath, bytes.NewReader(data))
-		if err == nil {
-			in.postInstall = otopi.Merge(f)
-		}
-	}
-	if err != nil {
-		file, line := locate(err, in.postInstallPath)
-		in.problems = append(in.problems, component.SeqII(file, line,
-			"the post-install file cannot be read, so what setup installed is unknown: "+err.Error(),
-			"restore the file from a backup, or clean the host by hand"))
+	in.postInstall, in.postInstallPath = post, shown(root, records.PostInstallFile)
+	if problem != nil {
+		in.problems = append(in.problems, *problem)
 		// Treat the host as set up: an unreadable record is not an absent one.
-		in.postInstall, in.engineEnabled = otopi.Env{}, true
+		in.engineEnabled = true
 		return
 	}
 	in.engineEnabled, _ = in.postInstall.Bool("OVESETUP_ENGINE_CORE/enable")
@@ -175,7 +136,7 @@ func majorOf(version string) (int, bool) {
 func (in *installation) readManifests(root string) {
 	inv, err := records.LoadManifests(root)
 	if err != nil {
-		file, line := locate(err, shown(root, records.UninstallDir))
+		file, line := component.Locate(err, shown(root, records.UninstallDir))
 		in.problems = append(in.problems, component.SeqII(file, line,
 			"an uninstall manifest cannot be read, so the files setup created are unknown: "+err.Error(),
 			"restore the manifest from a backup, or clean the host by hand"))
@@ -201,7 +162,7 @@ func (in *installation) readCredentials(root string) {
 		creds, err = records.DatabaseCredentials(cfg, records.PrefixEngine)
 	}
 	if err != nil {
-		file, line := locate(err, in.credsFile)
+		file, line := component.Locate(err, in.credsFile)
 		p := component.SeqII(file, line, "the engine database credentials cannot be read: "+err.Error(),
 			"restore the file from a backup, run with -d to keep the database, or clean the database by hand")
 		in.credsProblem = &p
@@ -222,7 +183,7 @@ func (in *installation) readLegacy(root string) {
 		// A .pgpass without the engine's section is the administrator's own.
 		return
 	case err != nil:
-		file, line := locate(err, path)
+		file, line := component.Locate(err, path)
 		in.era = eraLegacy
 		p := component.SeqII(file, line, "the legacy database credentials cannot be read: "+err.Error(),
 			"restore the file from a backup, run with -d to keep the database, or clean the database by hand")

@@ -48,17 +48,7 @@ func (p *plugin) planRecords(plan *component.Plan) {
 		plan.Add(sdk.Action{ID: "engine.forget.records", Stage: sdk.StageForget,
 			Description: fmt.Sprintf("Remove the engine's setup records (%d file(s))", len(present)), Resources: present},
 			func(ctx context.Context, _ func(sdk.Progress)) sdk.ExecuteResponse {
-				removed := 0
-				for _, r := range present {
-					out, err := files.Remove(root, r)
-					if err != nil {
-						return component.Failed(err.Error(), "")
-					}
-					if out == files.Removed {
-						removed++
-					}
-				}
-				return sdk.ExecuteResponse{Changed: removed > 0, Outcome: fmt.Sprintf("%d removed", removed)}
+				return component.RemoveRecords(root, present)
 			})
 	case eraLegacy:
 		pg := p.inst.legacyPgpass
