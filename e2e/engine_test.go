@@ -25,6 +25,7 @@ var engineUnits = []string{"ovirt-engine", "ovirt-engine-notifier", "ovirt-webso
 // real systemd units.
 type site struct {
 	t       *testing.T
+	units   []string
 	cluster *pgtest.Cluster
 	host    *ovirthost.Host
 	systemd *systemdtest.Manager
@@ -65,7 +66,14 @@ func newSite(t *testing.T, so siteOptions) *site {
 	s.env = append(os.Environ(), "NO_COLOR=1")
 	if !so.noUnit {
 		m := systemdtest.Start(t)
-		for _, u := range append(slices.Clone(engineUnits), "ovirt-engine-dwhd", "ovirt-engine-reportsd") {
+		s.units = slices.Clone(engineUnits)
+		if so.dwh {
+			s.units = append(s.units, "ovirt-engine-dwhd")
+		}
+		if so.reports {
+			s.units = append(s.units, "ovirt-engine-reportsd")
+		}
+		for _, u := range s.units {
 			m.InstallUnit(t, u+".service", systemdtest.SimpleServiceUnit("/bin/sleep infinity"))
 			m.Start(t, u+".service")
 			m.EnableRuntime(t, u+".service")
@@ -111,7 +119,7 @@ func (s *site) unitStates() map[string]string {
 	if s.systemd == nil {
 		return out
 	}
-	for _, u := range append(slices.Clone(engineUnits), "ovirt-engine-dwhd", "ovirt-engine-reportsd") {
+	for _, u := range s.units {
 		out[u] = s.systemd.ActiveState(s.t, u+".service")
 	}
 	return out
