@@ -63,6 +63,7 @@ func Run(ctx context.Context, cfg Config, iop IO) error {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	begin := time.Now()
 	r := &run{cfg: cfg, io: iop, id: runlog.NewID(cfg.Now()), redact: sdk.NewRedactor(),
 		log: hclog.NewNullLogger(), answers: map[string]answers.Answer{}}
 	out := iop.Out
@@ -74,6 +75,7 @@ func Run(ctx context.Context, cfg Config, iop IO) error {
 	r.doc = report.Document{Version: cfg.Version, DryRun: cfg.DryRun, Root: cfg.rootDir()}
 
 	err := r.execute(ctx)
+	r.doc.DurationMS = time.Since(begin).Milliseconds()
 	r.finish(err)
 	return err
 }
@@ -734,7 +736,7 @@ func errText(err error) string {
 func (r *run) stepFinished(res plan.Result) {
 	s := r.stateOf(res.Step.Plugin)
 	e := report.Executed{Action: r.reportAction(res.Step), Status: "done", Changed: res.Response.Changed,
-		Outcome: r.mask(res.Response.Outcome)}
+		Outcome: r.mask(res.Response.Outcome), DurationMS: res.Duration.Milliseconds()}
 	if res.Err != nil {
 		e.Status, e.Error = "failed", r.mask(errText(res.Err))
 		s.failedID = res.Step.Action.ID

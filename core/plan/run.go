@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/engine-cleanup/engine-cleanup/sdk"
 )
@@ -14,6 +15,8 @@ type Result struct {
 	// Err is set when the step failed: a transport failure, or a blocking
 	// problem in the response.
 	Err error
+	// Duration is how long the step took, round trip included.
+	Duration time.Duration
 }
 
 // Outcome is what a run of a plan did.
@@ -59,11 +62,12 @@ func Run(ctx context.Context, p Plan, execute ExecuteFunc, hooks Hooks) Outcome 
 		if hooks.StepStarted != nil {
 			hooks.StepStarted(step)
 		}
+		begin := time.Now()
 		resp, err := execute(ctx, step)
 		if err == nil && sdk.HasBlocking(resp.Problems) {
 			err = fmt.Errorf("%s", firstBlocking(resp.Problems))
 		}
-		res := Result{Step: step, Response: resp, Err: err}
+		res := Result{Step: step, Response: resp, Err: err, Duration: time.Since(begin)}
 		if hooks.StepFinished != nil {
 			hooks.StepFinished(res)
 		}

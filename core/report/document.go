@@ -10,7 +10,9 @@ import (
 // Document describes a whole run. Its field names are part of the product's
 // interface for automation: add fields, never rename them.
 type Document struct {
-	Version    string     `json:"version"`
+	Version string `json:"version"`
+	// DurationMS is the whole run, from start to the end of closeup.
+	DurationMS int64      `json:"duration_ms"`
 	ExitCode   int        `json:"exit_code"`
 	Status     string     `json:"status"`
 	Message    string     `json:"message,omitempty"`
@@ -107,8 +109,10 @@ type Executed struct {
 	Action
 	Status  string `json:"status"` // done, failed, not-run
 	Changed bool   `json:"changed"`
-	Outcome string `json:"outcome,omitempty"`
-	Error   string `json:"error,omitempty"`
+	// DurationMS is how long the action took, round trip included.
+	DurationMS int64  `json:"duration_ms"`
+	Outcome    string `json:"outcome,omitempty"`
+	Error      string `json:"error,omitempty"`
 }
 
 // Backup is a backup file written by a plugin.
