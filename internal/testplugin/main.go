@@ -191,6 +191,16 @@ func (t *testPlugin) Execute(ctx context.Context, req sdk.ExecuteRequest) (sdk.E
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
+	case t.kind == "pause" && strings.HasSuffix(req.ActionID, ".stop"):
+		// Holds the run between validation and the remove stage, so a
+		// test can change the host under engine-cleanup's feet.
+		t.trace("paused")
+		for i := 0; i < 50; i++ {
+			if _, err := os.Stat(filepath.Join(t.root, "resume")); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	case strings.HasSuffix(req.ActionID, ".backup"):
 		resp.Backups = []sdk.Backup{{Path: filepath.Join(t.root, "backups", t.name+".dump"), Description: t.name + " data"}}
 	case t.kind == "secret" && strings.HasSuffix(req.ActionID, ".forget"):

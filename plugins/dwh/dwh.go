@@ -30,8 +30,9 @@ func New() sdk.Plugin {
 			BackupDir: records.DWHBackupDir, Prefix: records.DWHDumpPrefix},
 		CredsRecord: records.DWHDatabaseConf,
 		ReadCreds:   func(root string) (records.DBCreds, error) { return readCreds(root, records.PrefixDWH) },
-		// The engine-side copy and the UUID first, the credentials last.
-		Records: []string{records.EngineDWHDatabaseConf, records.DWHUUIDConf, records.DWHDatabaseConf},
+		// The credentials go with the engine's forget, after the
+		// post-install file.
+		Records: []string{records.EngineDWHDatabaseConf, records.DWHUUIDConf},
 		Extra:   planUnregister,
 	})
 }

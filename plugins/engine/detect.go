@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -84,8 +85,8 @@ func detect(root string) *installation {
 		// whole host (manifests, the post-install file), DWH- or
 		// Reports-only hosts included.
 		in.era = eraOtopi
-	case in.postInstall == nil && (exists(root, records.EngineDatabaseConf) || exists(root, records.PKIConf) ||
-		len(in.inventory.Manifests) > 0):
+	case in.postInstall == nil && (len(in.inventory.Manifests) > 0 || exists(root, records.PKIConf) ||
+		slices.ContainsFunc(credentialRecords(), func(r string) bool { return exists(root, r) })):
 		// A cleanup that stopped while forgetting the records removed the
 		// post-install file first: what is left still describes the host.
 		in.era = eraOtopi

@@ -11,24 +11,26 @@ import (
 	"github.com/engine-cleanup/engine-cleanup/sdk"
 )
 
-// engineRecords lists the engine's records in the order the forget stage
-// removes them: the manifests, the engine's other 10-setup-*.conf, the
-// post-install file, and the database credentials last. Each step of a
-// killed run leaves records that still let a rerun finish the job: while
-// the credentials exist the database can be checked, and without the
-// post-install file a leftover record still marks the host as set up.
+// credentialRecords are every component's database credentials, removed
+// after the post-install file: while the post-install file says a
+// component was set up, its credentials must be there, or a rerun would
+// have to refuse. The engine's go last.
+func credentialRecords() []string {
+	return []string{records.ReportsBuildomaticProperties, records.DWHDatabaseConf, records.EngineDatabaseConf}
+}
+
+// engineRecords lists the records the engine's forget removes, in order:
+// the manifests, the PKI configuration, the post-install file, then every
+// component's credentials. A run killed after any of them leaves records
+// that let a rerun finish the job.
 func (p *plugin) engineRecords() []string {
-	root := p.env.Root
 	var out []string
-	if paths, err := records.ManifestPaths(root); err == nil {
+	if paths, err := records.ManifestPaths(p.env.Root); err == nil {
 		out = append(out, paths...)
 	}
 	// The PKI action normally removed this one already, as a tracked file.
-	out = append(out, records.PKIConf)
-	// The post-install file describes every component of the host; the
-	// engine's forget runs after DWH's and Reports' (they depend on it).
-	out = append(out, records.PostInstallFile)
-	return append(out, records.EngineDatabaseConf)
+	out = append(out, records.PKIConf, records.PostInstallFile)
+	return append(out, credentialRecords()...)
 }
 
 // planRecords plans the forget stage: the records go last.

@@ -34,6 +34,8 @@ func New() sdk.Plugin {
 			}
 			return records.ReportsDatabaseCredentials(component.Shown(root, records.ReportsBuildomaticProperties), bytes.NewReader(data))
 		},
-		Records: []string{records.ReportsDatabaseConf, records.ReportsBuildomaticProperties},
+		// The credentials (master.properties) go with the engine's forget,
+		// after the post-install file.
+		Records: []string{records.ReportsDatabaseConf},
 	})
 }

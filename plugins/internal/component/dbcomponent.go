@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/engine-cleanup/engine-cleanup/internal/version"
@@ -35,8 +36,11 @@ type Spec struct {
 	CredsRecord string
 	// ReadCreds reads the database credentials under root.
 	ReadCreds func(root string) (records.DBCreds, error)
-	// Records are removed in the forget stage, in this order: put the
-	// credentials last, so a killed run can still finish.
+	// Records are removed in the component's forget stage. The credentials
+	// record (CredsRecord) is not among them: the engine plugin removes
+	// every component's credentials after the post-install file, so that a
+	// killed run never leaves a post-install file naming a component whose
+	// credentials are gone (which would refuse the rerun).
 	Records []string
 	// Extra plans actions of the component's own, e.g. DWH's
 	// unregistration from the engine database.
@@ -132,7 +136,7 @@ func (c *DBComponent) Init(ctx context.Context, req sdk.InitRequest) (sdk.InitRe
 	post, problem := PostInstall(root)
 	enabled, _ := post.Bool(c.Spec.EnableKey)
 	var present []string
-	for _, r := range c.Spec.Records {
+	for _, r := range append(slices.Clone(c.Spec.Records), c.Spec.CredsRecord) {
 		if Exists(root, r) {
 			present = append(present, r)
 		}
