@@ -24,7 +24,7 @@ var engineUnits = []string{"ovirt-engine", "ovirt-engine-notifier", "ovirt-webso
 // site is a sandboxed engine host: records under a root, a real database,
 // real systemd units.
 type site struct {
-	t       *testing.T
+	t       testing.TB
 	units   []string
 	cluster *pgtest.Cluster
 	host    *ovirthost.Host
@@ -41,7 +41,9 @@ type siteOptions struct {
 	dwh, reports bool
 }
 
-func newSite(t *testing.T, so siteOptions) *site {
+func newSite(t *testing.T, so siteOptions) *site { return newSiteTB(t, so) }
+
+func newSiteTB(t testing.TB, so siteOptions) *site {
 	t.Helper()
 	var popts []pgtest.Option
 	if so.tcp {

@@ -49,7 +49,7 @@ func TestHostileRecordsAreRefusedAndChangeNothing(t *testing.T) {
 		}, `/etc/ovirt-engine/linkout/victim.*(outside|leaves|root)`},
 		{"a relative path in a manifest", func(t *testing.T, s *site, _ string) {
 			appendTo(t, s.host.Path(s.host.Manifests[0]), strings.Replace(manifestAdd, "%s", "etc/passwd", 1))
-		}, `uninstall.conf:[0-9]+: .*not absolute`},
+		}, `uninstall.conf:[0-9]+: .*not an absolute path`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -396,6 +396,11 @@ func checkRecordedPath(p string) error {
 	if strings.ContainsRune(p, '\n') {
 		return fmt.Errorf("spans several lines; a path cannot")
 	}
+	// A path that climbs above / with ".." cannot be setup's, and must not
+	// be acted on: refuse the whole manifest rather than skip the line.
+	if _, err := RootRelative(p); err != nil {
+		return err
+	}
 	return nil
 }
 
