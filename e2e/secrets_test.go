@@ -24,10 +24,8 @@ func TestNoSecretOfTheHostLeaks(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d", r.code)
 	}
-	var doc struct{ LogFile, AnswerFile string }
-	doc.LogFile, doc.AnswerFile = jsonField(t, r.stdout, "log_file"), jsonField(t, r.stdout, "answer_file")
 	places := map[string]string{"stdout (--json)": r.stdout, "stderr (console)": r.stderr}
-	for _, p := range []string{doc.LogFile, doc.AnswerFile} {
+	for _, p := range []string{jsonField(t, r.stdout, "log_file"), jsonField(t, r.stdout, "answer_file")} {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatalf("reading %s: %v", p, err)
@@ -50,8 +48,10 @@ func TestNoSecretOfTheHostLeaks(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(places[filepath.Base(doc.LogFile)], "********") {
-		t.Error("the log shows no masked value at all: is the check looking at the right file?")
+	// The findings show each database with its password masked: proof
+	// that the credentials were read, so the check above could fail.
+	if !strings.Contains(places["stdout (console)"], "(password ********") {
+		t.Error("the console shows no masked password: were the credentials read at all?")
 	}
 }
 
