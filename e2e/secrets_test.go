@@ -50,7 +50,7 @@ func TestNoSecretOfTheHostLeaks(t *testing.T) {
 	}
 	// The findings show each database with its password masked: proof
 	// that the credentials were read, so the check above could fail.
-	if !strings.Contains(places["stdout (console)"], "(password ********") {
+	if !strings.Contains(places["stderr (console)"], "(password ********") {
 		t.Error("the console shows no masked password: were the credentials read at all?")
 	}
 }
