@@ -482,3 +482,31 @@ func replaceIn(t *testing.T, path, old, new string) {
 func regexpMatch(pattern, text string) bool {
 	return regexp.MustCompile(pattern).MatchString(text)
 }
+
+func TestFilesChangedSinceSetupAreKeptWhenTheAnswerIsNo(t *testing.T) {
+	s := newSite(t, siteOptions{era: ovirthost.EraOtopi, size: schema.Small()})
+	h := s.host
+	if len(h.ChangedFiles) == 0 {
+		t.Fatal("the host has no file changed since setup")
+	}
+	answers := filepath.Join(t.TempDir(), "answers.conf")
+	if err := os.WriteFile(answers, []byte("[environment:default]\nOVESETUP_CORE/remove=bool:True\n"+
+		"OVESETUP_REMOVE/removeChanged=bool:False\nDIALOG/autoAcceptDefault=bool:True\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := s.run("--config-append", answers)
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	mustExist(t, h, h.ChangedFiles)
+	if !strings.Contains(r.stdout, "Files changed since setup were kept, as answered: "+h.ChangedFiles[0]) {
+		t.Error("the summary does not list the kept files")
+	}
+	var others []string
+	for _, p := range h.MustBeRemoved() {
+		if !slices.Contains(h.ChangedFiles, p) {
+			others = append(others, p)
+		}
+	}
+	mustBeGone(t, h, others)
+}
