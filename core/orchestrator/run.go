@@ -48,8 +48,10 @@ type run struct {
 	dialog  *dialog.Dialog
 	doc     report.Document
 
-	loaded  *loaded
-	order   []*state // dependents first
+	loaded *loaded
+	order  []*state // dependents first
+	// mu guards the document and the states while actions finish.
+	mu      sync.Mutex
 	inputs  answers.Inputs
 	answers map[string]answers.Answer // by question key
 	steps   plan.Plan
@@ -701,7 +703,7 @@ func (r *run) cleanupPhase(ctx context.Context) error {
 			r.console.StepStarted(r.reportAction(st))
 		},
 		StepFinished: func(res plan.Result) { r.stepFinished(res) },
-	})
+	}, plan.Options{Concurrent: map[sdk.Stage]bool{sdk.StageBackup: true}, Limit: 4})
 	r.cleanup = &outcome
 	for _, st := range outcome.NotRun {
 		r.doc.Actions = append(r.doc.Actions, report.Executed{Action: r.reportAction(st), Status: "not-run"})
@@ -734,6 +736,9 @@ func errText(err error) string {
 }
 
 func (r *run) stepFinished(res plan.Result) {
+	// Backups finish concurrently.
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	s := r.stateOf(res.Step.Plugin)
 	e := report.Executed{Action: r.reportAction(res.Step), Status: "done", Changed: res.Response.Changed,
 		Outcome: r.mask(res.Response.Outcome), DurationMS: res.Duration.Milliseconds()}

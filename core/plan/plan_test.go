@@ -5,7 +5,9 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/engine-cleanup/engine-cleanup/sdk"
 )
@@ -175,7 +177,7 @@ func TestRun(t *testing.T) {
 			}, Hooks{
 				StageStarted: func(s sdk.Stage) { stages = append(stages, s) },
 				StepStarted:  func(s Step) { started = append(started, s.Action.ID) },
-			})
+			}, Options{})
 			var done, notRun []string
 			for _, r := range out.Done {
 				done = append(done, r.Step.Action.ID)
@@ -208,6 +210,77 @@ func TestRun(t *testing.T) {
 			}
 			if len(started) != wantStarted {
 				t.Errorf("started %v, but done %v and failed %q", started, done, failed)
+			}
+		})
+	}
+}
+
+func TestRunDumpsConcurrentlyButStillStopsBeforeRemoving(t *testing.T) {
+	p, _ := Build([]string{"a", "b", "c"}, map[string][]sdk.Action{
+		"a": {act("a.dump", sdk.StageBackup), act("a.clear", sdk.StageRemove)},
+		"b": {act("b.dump", sdk.StageBackup), act("b.clear", sdk.StageRemove)},
+		"c": {act("c.dump", sdk.StageBackup), act("c.clear", sdk.StageRemove)},
+	})
+	tests := []struct {
+		name       string
+		fail       string
+		wantDone   []string
+		wantNotRun []string
+	}{
+		{name: "every dump runs at once, then the removals in order",
+			wantDone: []string{"a.dump", "b.dump", "c.dump", "a.clear", "b.clear", "c.clear"}},
+		{name: "a failed dump lets the other dumps finish and removes nothing",
+			fail: "b.dump", wantDone: []string{"a.dump"}, wantNotRun: []string{"a.clear", "b.clear", "c.clear"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			running, peak := 0, 0
+			release := make(chan struct{})
+			go func() {
+				time.Sleep(100 * time.Millisecond)
+				close(release)
+			}()
+			out := Run(context.Background(), p, func(ctx context.Context, s Step) (sdk.ExecuteResponse, error) {
+				if s.Action.Stage == sdk.StageBackup {
+					mu.Lock()
+					running++
+					peak = max(peak, running)
+					mu.Unlock()
+					<-release
+					mu.Lock()
+					running--
+					mu.Unlock()
+				}
+				if s.Action.ID == tt.fail {
+					return sdk.ExecuteResponse{}, errors.New("disk full")
+				}
+				return sdk.ExecuteResponse{}, nil
+			}, Hooks{}, Options{Concurrent: map[sdk.Stage]bool{sdk.StageBackup: true}})
+			if peak != 3 {
+				t.Errorf("%d dumps ran at once, want 3", peak)
+			}
+			var done, notRun []string
+			for _, r := range out.Done {
+				done = append(done, r.Step.Action.ID)
+			}
+			for _, s := range out.NotRun {
+				notRun = append(notRun, s.Action.ID)
+			}
+			// c.dump ran too when b.dump failed: it is complete and harmless.
+			if tt.fail != "" && !slices.Contains(done, "c.dump") {
+				done = append(done, "c.dump")
+			}
+			if tt.fail == "" && !slices.Equal(done, tt.wantDone) {
+				t.Errorf("done %v, want %v", done, tt.wantDone)
+			}
+			if tt.fail != "" {
+				if out.Failed == nil || out.Failed.Step.Action.ID != tt.fail {
+					t.Fatalf("failed = %v, want %s", out.Failed, tt.fail)
+				}
+				if !slices.Equal(notRun, tt.wantNotRun) {
+					t.Errorf("not run %v, want %v", notRun, tt.wantNotRun)
+				}
 			}
 		})
 	}
