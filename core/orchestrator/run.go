@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -828,6 +829,15 @@ func (r *run) closeupPhase(ctx context.Context, succeeded, aborted bool, closing
 
 // finish completes the JSON document and the log.
 func (r *run) finish(err error) {
+	// Backups finish in any order; the document lists actions as planned.
+	index := map[string]int{}
+	for i, st := range r.steps {
+		index[st.Plugin+"\x00"+st.Action.ID] = i
+	}
+	sort.SliceStable(r.doc.Actions, func(i, j int) bool {
+		a, b := r.doc.Actions[i], r.doc.Actions[j]
+		return index[a.Plugin+"\x00"+a.ID] < index[b.Plugin+"\x00"+b.ID]
+	})
 	code := exitcode.Of(err)
 	r.doc.ExitCode = code
 	switch code {
