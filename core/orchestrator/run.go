@@ -489,7 +489,12 @@ func (r *run) confirmPhase(ctx context.Context) error {
 			if r.cfg.DryRun {
 				a.Value, a.Source = q.Default, answers.FromDefault
 			} else {
-				v, err := r.ask(ctx, q)
+				asked := q
+				if r.askers() > 1 {
+					// Several plugins may ask alike ("Drop database?").
+					asked.Prompt = "[" + s.p.Info.Name + "] " + q.Prompt
+				}
+				v, err := r.ask(ctx, asked)
 				if err != nil {
 					return err
 				}
@@ -539,6 +544,20 @@ func (r *run) confirmPhase(ctx context.Context) error {
 		return r.abort("the cleanup was not approved")
 	}
 	return nil
+}
+
+// askers counts the plugins that have a question left to ask.
+func (r *run) askers() int {
+	n := 0
+	for _, s := range r.order {
+		for _, q := range s.questions {
+			if _, ok := r.answers[q.Key]; !ok {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 func (r *run) ask(ctx context.Context, q sdk.Question) (string, error) {

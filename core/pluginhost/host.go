@@ -261,6 +261,7 @@ func (p *Plugin) Call(ctx context.Context, phase string, timeout time.Duration, 
 		callCtx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
+	begin := time.Now()
 	err := fn(callCtx)
 	if err == nil {
 		return nil
@@ -269,7 +270,9 @@ func (p *Plugin) Call(ctx context.Context, phase string, timeout time.Duration, 
 	if ctx.Err() != nil {
 		return p.proc.fail(name, phase, ctx.Err())
 	}
-	if errors.Is(callCtx.Err(), context.DeadlineExceeded) {
+	// gRPC hands the deadline to the plugin, whose side may expire first
+	// and reset the stream (CANCEL) a moment before ours does.
+	if errors.Is(callCtx.Err(), context.DeadlineExceeded) || (timeout > 0 && time.Since(begin) >= timeout-100*time.Millisecond) {
 		return p.proc.fail(name, phase, fmt.Errorf("no answer within %s: the plugin hangs", timeout))
 	}
 	if p.proc.waitExited(200 * time.Millisecond) {
