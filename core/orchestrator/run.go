@@ -480,6 +480,8 @@ func (r *run) nothingToClean() bool {
 // shows the final plan and asks for approval.
 func (r *run) confirmPhase(ctx context.Context) error {
 	r.console.Header("confirm")
+	// Several plugins may ask alike ("Drop database?"): name the asker.
+	label := r.askers() > 1
 	for _, s := range r.order {
 		for _, q := range s.questions {
 			if _, ok := r.answers[q.Key]; ok {
@@ -490,8 +492,7 @@ func (r *run) confirmPhase(ctx context.Context) error {
 				a.Value, a.Source = q.Default, answers.FromDefault
 			} else {
 				asked := q
-				if r.askers() > 1 {
-					// Several plugins may ask alike ("Drop database?").
+				if label {
 					asked.Prompt = "[" + s.p.Info.Name + "] " + q.Prompt
 				}
 				v, err := r.ask(ctx, asked)
