@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
-# The demo: engine-cleanup on a sandboxed host under a temporary root, with
-# the example external plugin, showing every phase; then a second run that
-# finds nothing left to do. Interactive when stdin is a terminal, otherwise
-# unattended. Everything it creates is removed at the end.
+# The demo, in two parts. Both are interactive when stdin is a terminal and
+# unattended (-u) otherwise (CI, a pipe), and both remove everything they
+# create.
+#
+# 1. engine-cleanup on a sandboxed host under a temporary root, with the
+#    example external plugin, showing every phase; then a second run that
+#    finds nothing left to do.
+# 2. A complete engine host (internal/cmd/sandbox): a throwaway PostgreSQL
+#    cluster with the engine, DWH and Reports databases, a private systemd
+#    manager running the oVirt services, the records, PKI and files
+#    engine-setup leaves; engine-cleanup runs on it, the outcome is shown,
+#    a second run finds nothing to clean, and everything is torn down.
+#
+# Arguments go to the sandbox: scripts/demo.sh --legacy (a 3.2 host, engine
+# only), --keep (keep its directory). The sandbox alone:
+#   go run ./internal/cmd/sandbox demo [--legacy] [--keep]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -39,3 +51,10 @@ ec -u
 
 echo; echo "== what is left under the sandbox root"
 (cd "$root" && find . -type f | sort)
+
+echo; echo "== part 2: a complete engine host: go run ./internal/cmd/sandbox demo${*:+ $*} (--legacy: a 3.2 host)"
+# Built and run rather than "go run", which dies of a SIGTERM and leaves
+# its child running, and turns every exit code but 0 into 1: the sandbox
+# itself gets the signals (it then tears down) and sets the exit code.
+go build -o "$work/bin/sandbox" ./internal/cmd/sandbox
+"$work/bin/sandbox" demo "$@"

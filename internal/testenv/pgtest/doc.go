@@ -35,6 +35,15 @@
 // after that about 0.1 s (copy 60 to 90 ms, server ready 40 to 60 ms), Stop
 // about 20 ms, Restart about 80 ms.
 //
+// Programs that are not tests (the sandbox of internal/cmd/sandbox) use
+// StartCluster, which returns an error instead of failing a test, and stop
+// and remove the cluster with Close; Available says why a cluster cannot
+// start. The methods they need have error-returning variants named after
+// them (ExecErr, ExecAsErr, QueryStringsErr, CreateRoleErr,
+// CreateDatabaseErr, RemoteDBUserErr, LocalDBUserErr, ObjectsOwnedByErr,
+// schema.LoadErr), which the test methods wrap: the same code either way.
+// Such a program calls RemoveTemplate when it needs no more clusters.
+//
 // The templates are initialised with --auth-local=trust
 // --auth-host=scram-sha-256, -E UTF8, --locale=C.UTF-8 and 1 MB WAL
 // segments (a smaller copy; max_wal_size stays 1 GB); the server runs

@@ -75,14 +75,32 @@ type Cluster struct {
 // Start calls it; call it directly to skip before expensive setup.
 func SkipIfUnavailable(t testing.TB) {
 	t.Helper()
+	if err := Available(); err != nil {
+		t.Skip(err.Error())
+	}
+}
+
+// Available reports why a cluster cannot be started here (PostgreSQL 15 or
+// the "postgres" OS user missing), or nil: SkipIfUnavailable for programs
+// that are not tests.
+func Available() error {
 	if _, err := os.Stat(Bin("initdb")); err != nil {
-		t.Skip("PostgreSQL 15 not installed: apt-get install postgresql-15")
+		return errors.New("PostgreSQL 15 not installed: apt-get install postgresql-15")
 	}
 	if os.Geteuid() == 0 {
 		if _, err := user.Lookup("postgres"); err != nil {
-			t.Skip("pgtest: no \"postgres\" OS user to run the server as (apt-get install postgresql-15)")
+			return errors.New("pgtest: no \"postgres\" OS user to run the server as (apt-get install postgresql-15)")
 		}
 	}
+	return nil
+}
+
+func newConfig(opts []Option) config {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
 }
 
 // Start returns a running cluster that is stopped and removed when the test
@@ -90,10 +108,7 @@ func SkipIfUnavailable(t testing.TB) {
 func Start(t testing.TB, opts ...Option) *Cluster {
 	t.Helper()
 	SkipIfUnavailable(t)
-	var cfg config
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg := newConfig(opts)
 	begin := time.Now()
 	cred, err := serverCredential()
 	if err != nil {
@@ -103,41 +118,103 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
+	c, times, err := launch(cfg, cred, tmpl, root)
+	if c != nil {
+		// Registered before failing so that a half-made cluster is cleaned
+		// up too.
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("pgtest: server log of %s:\n%s", c.dir, c.logTail(40))
+			}
+			if err := c.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Logf("pgtest: cluster %s port %d pid %d ready (template %v, copy %v, start %v)", c.dir, c.port, c.proc.Pid,
+		times.copyStart.Sub(begin).Round(time.Millisecond), times.serverStart.Sub(times.copyStart).Round(time.Millisecond),
+		time.Since(times.serverStart).Round(time.Millisecond))
+	return c
+}
 
+// StartCluster is Start for programs that are not tests, such as the
+// sandbox: it returns a running cluster that the caller stops and removes
+// with Close, and should call RemoveTemplate once it needs no more
+// clusters. WithTemplate, whose setup needs a test, is refused.
+func StartCluster(opts ...Option) (*Cluster, error) {
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	cfg := newConfig(opts)
+	if cfg.templateSetup != nil {
+		return nil, fmt.Errorf("pgtest: WithTemplate(%q) needs a test: use Start", cfg.templateName)
+	}
+	cred, err := serverCredential()
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: %w", err)
+	}
+	tmpl, root, err := baseTemplate(cred)
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: %w", err)
+	}
+	c, _, err := launch(cfg, cred, tmpl, root)
+	if err != nil {
+		if c != nil {
+			err = errors.Join(fmt.Errorf("pgtest: %w", err), c.Close())
+		} else {
+			err = fmt.Errorf("pgtest: %w", err)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// launchTimes are when launch started copying the template and starting
+// the server, for Start's log line.
+type launchTimes struct{ copyStart, serverStart time.Time }
+
+// launch makes a cluster directory under root, copies the template tmpl
+// into it and starts the server. The cluster is non-nil, even on error,
+// once its directory exists: the caller then owns it and must Close it.
+func launch(cfg config, cred *syscall.Credential, tmpl, root string) (*Cluster, launchTimes, error) {
+	var times launchTimes
 	// The directory name carries our PID so that a later test binary can
 	// tell leftovers of a killed binary from clusters still in use.
 	dir, err := os.MkdirTemp(root, fmt.Sprintf("pgc-%d-", os.Getpid()))
 	if err != nil {
-		t.Fatalf("pgtest: create cluster dir: %v", err)
+		return nil, times, fmt.Errorf("create cluster dir: %w", err)
 	}
 	c := &Cluster{dir: dir, dataDir: filepath.Join(dir, "data"), tcp: cfg.tcp, cred: cred, args: cfg.settings}
-	// Registered before anything can fail so that a half-made cluster is
-	// cleaned up too.
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("pgtest: server log of %s:\n%s", dir, c.logTail(40))
-		}
-		c.Stop()
-		if err := os.RemoveAll(dir); err != nil {
-			t.Errorf("pgtest: remove %s: %v", dir, err)
-		}
-	})
 	if err := ownDir(dir, cred); err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return c, times, err
 	}
-	copyStart := time.Now()
+	times.copyStart = time.Now()
 	if err := copyDataDir(filepath.Join(tmpl, "data"), c.dataDir); err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return c, times, err
 	}
-	serverStart := time.Now()
+	times.serverStart = time.Now()
 	if err := c.startFreePort(); err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return c, times, err
 	}
-	t.Logf("pgtest: cluster %s port %d pid %d ready (template %v, copy %v, start %v)", dir, c.port, c.proc.Pid,
-		copyStart.Sub(begin).Round(time.Millisecond), serverStart.Sub(copyStart).Round(time.Millisecond),
-		time.Since(serverStart).Round(time.Millisecond))
-	return c
+	return c, times, nil
 }
+
+// Close stops the server (as Stop does) and removes the cluster's
+// directory, data included. Start registers it with t.Cleanup; programs
+// that used StartCluster call it themselves. It is idempotent.
+func (c *Cluster) Close() error {
+	c.Stop()
+	if err := os.RemoveAll(c.dir); err != nil {
+		return fmt.Errorf("pgtest: remove %s: %w", c.dir, err)
+	}
+	return nil
+}
+
+// ServerLogPath is the server's log file, in the cluster's directory.
+func (c *Cluster) ServerLogPath() string { return c.logPath() }
 
 // SocketDir is the directory holding the server's Unix socket; use it as
 // the host in a DSN or PGHOST.

@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -44,35 +45,45 @@ func (c *Cluster) Conn(t testing.TB, dsn string) *pgx.Conn {
 // simple protocol).
 func (c *Cluster) Exec(t testing.TB, db string, sql ...string) {
 	t.Helper()
-	c.exec(t, db, "", sql)
+	if err := c.ExecErr(db, sql...); err != nil {
+		t.Fatal(err)
+	}
 }
+
+// ExecErr is Exec returning its error, for programs that are not tests.
+func (c *Cluster) ExecErr(db string, sql ...string) error { return c.exec(db, "", sql) }
 
 // ExecAs runs SQL in db as role (SET ROLE from the superuser), so that the
 // objects it creates are owned by role, which needs no password or login.
 func (c *Cluster) ExecAs(t testing.TB, db, role string, sql ...string) {
 	t.Helper()
-	c.exec(t, db, role, sql)
+	if err := c.ExecAsErr(db, role, sql...); err != nil {
+		t.Fatal(err)
+	}
 }
 
-func (c *Cluster) exec(t testing.TB, db, role string, sql []string) {
-	t.Helper()
+// ExecAsErr is ExecAs returning its error, for programs that are not tests.
+func (c *Cluster) ExecAsErr(db, role string, sql ...string) error { return c.exec(db, role, sql) }
+
+func (c *Cluster) exec(db, role string, sql []string) error {
 	ctx, cancel := helperContext()
 	defer cancel()
 	conn, err := pgx.Connect(ctx, c.SuperDSN(db))
 	if err != nil {
-		t.Fatalf("pgtest: connect to %s as postgres: %v", db, err)
+		return fmt.Errorf("pgtest: connect to %s as postgres: %w", db, err)
 	}
 	defer conn.Close(context.Background())
 	if role != "" {
 		if _, err := conn.Exec(ctx, "SET ROLE "+Ident(role)); err != nil {
-			t.Fatalf("pgtest: set role %s in %s: %v", role, db, err)
+			return fmt.Errorf("pgtest: set role %s in %s: %w", role, db, err)
 		}
 	}
 	for _, s := range sql {
 		if _, err := conn.Exec(ctx, s); err != nil {
-			t.Fatalf("pgtest: exec in %s: %v\n%s", db, err, abbreviate(s, 2000))
+			return fmt.Errorf("pgtest: exec in %s: %w\n%s", db, err, abbreviate(s, 2000))
 		}
 	}
+	return nil
 }
 
 // QueryStrings runs a query as the superuser in db and returns the first
@@ -80,16 +91,26 @@ func (c *Cluster) exec(t testing.TB, db, role string, sql []string) {
 // NULL becomes "".
 func (c *Cluster) QueryStrings(t testing.TB, db, sql string, args ...any) []string {
 	t.Helper()
+	out, err := c.QueryStringsErr(db, sql, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// QueryStringsErr is QueryStrings returning its error, for programs that
+// are not tests.
+func (c *Cluster) QueryStringsErr(db, sql string, args ...any) ([]string, error) {
 	ctx, cancel := helperContext()
 	defer cancel()
 	conn, err := pgx.Connect(ctx, c.SuperDSN(db))
 	if err != nil {
-		t.Fatalf("pgtest: connect to %s as postgres: %v", db, err)
+		return nil, fmt.Errorf("pgtest: connect to %s as postgres: %w", db, err)
 	}
 	defer conn.Close(context.Background())
 	rows, err := conn.Query(ctx, sql, args...)
 	if err != nil {
-		t.Fatalf("pgtest: query in %s: %v\n%s", db, err, abbreviate(sql, 2000))
+		return nil, fmt.Errorf("pgtest: query in %s: %w\n%s", db, err, abbreviate(sql, 2000))
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
 		var s *string
@@ -99,32 +120,48 @@ func (c *Cluster) QueryStrings(t testing.TB, db, sql string, args ...any) []stri
 		return *s, nil
 	})
 	if err != nil {
-		t.Fatalf("pgtest: query in %s: %v\n%s", db, err, abbreviate(sql, 2000))
+		return nil, fmt.Errorf("pgtest: query in %s: %w\n%s", db, err, abbreviate(sql, 2000))
 	}
-	return out
+	return out, nil
 }
 
 // CreateRole creates a role. attrs is the option list of CREATE ROLE, e.g.
 // "LOGIN NOCREATEDB NOCREATEROLE"; an empty password means none.
 func (c *Cluster) CreateRole(t testing.TB, name, password, attrs string) {
 	t.Helper()
+	if err := c.CreateRoleErr(name, password, attrs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CreateRoleErr is CreateRole returning its error, for programs that are
+// not tests.
+func (c *Cluster) CreateRoleErr(name, password, attrs string) error {
 	sql := "CREATE ROLE " + Ident(name) + " " + attrs
 	if password != "" {
 		// password_encryption defaults to scram-sha-256 in PostgreSQL 15.
 		sql += " PASSWORD " + Literal(password)
 	}
-	c.Exec(t, "postgres", sql)
+	return c.ExecErr("postgres", sql)
 }
 
 // CreateDatabase creates a database owned by owner (the superuser if
 // owner is empty).
 func (c *Cluster) CreateDatabase(t testing.TB, name, owner string) {
 	t.Helper()
+	if err := c.CreateDatabaseErr(name, owner); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CreateDatabaseErr is CreateDatabase returning its error, for programs
+// that are not tests.
+func (c *Cluster) CreateDatabaseErr(name, owner string) error {
 	sql := "CREATE DATABASE " + Ident(name)
 	if owner != "" {
 		sql += " OWNER " + Ident(owner)
 	}
-	c.Exec(t, "postgres", sql)
+	return c.ExecErr("postgres", sql)
 }
 
 // CloneDatabase creates dst as a copy of src (CREATE DATABASE ... TEMPLATE,
@@ -199,9 +236,22 @@ WHERE c.relkind IN ('i', 'I') AND c.relowner = r.oid
 // superuser: do not ask about "postgres".
 func (c *Cluster) ObjectsOwnedBy(t testing.TB, db, role string) []string {
 	t.Helper()
-	objs := c.QueryStrings(t, db, objectsOwnedSQL, role)
-	sort.Strings(objs)
+	objs, err := c.ObjectsOwnedByErr(db, role)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return objs
+}
+
+// ObjectsOwnedByErr is ObjectsOwnedBy returning its error, for programs
+// that are not tests.
+func (c *Cluster) ObjectsOwnedByErr(db, role string) ([]string, error) {
+	objs, err := c.QueryStringsErr(db, objectsOwnedSQL, role)
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(objs)
+	return objs, nil
 }
 
 // CountKinds tallies ObjectsOwnedBy lines by kind, the text before the
@@ -299,15 +349,26 @@ const userAttrs = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
 // The cluster must have been started WithTCP.
 func (c *Cluster) RemoteDBUser(t testing.TB, name, password, db string) DBUser {
 	t.Helper()
+	u, err := c.RemoteDBUserErr(name, password, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// RemoteDBUserErr is RemoteDBUser returning its error, for programs that
+// are not tests.
+func (c *Cluster) RemoteDBUserErr(name, password, db string) (DBUser, error) {
 	if !c.tcp {
-		t.Fatalf("pgtest: RemoteDBUser needs a cluster started WithTCP()")
+		return DBUser{}, errors.New("pgtest: RemoteDBUser needs a cluster started WithTCP()")
 	}
 	if password == "" {
-		t.Fatalf("pgtest: RemoteDBUser needs a password")
+		return DBUser{}, errors.New("pgtest: RemoteDBUser needs a password")
 	}
-	c.CreateRole(t, name, password, userAttrs)
-	c.CreateDatabase(t, db, name)
-	return c.DBUserOverTCP(name, password, db)
+	if err := c.createDBUser(name, password, db); err != nil {
+		return DBUser{}, err
+	}
+	return c.DBUserOverTCP(name, password, db), nil
 }
 
 // LocalDBUser creates the same role and database as RemoteDBUser but
@@ -315,9 +376,27 @@ func (c *Cluster) RemoteDBUser(t testing.TB, name, password, db string) DBUser {
 // "local database" case, where the cleanup may also act as the superuser.
 func (c *Cluster) LocalDBUser(t testing.TB, name, password, db string) DBUser {
 	t.Helper()
-	c.CreateRole(t, name, password, userAttrs)
-	c.CreateDatabase(t, db, name)
-	return c.DBUserOverSocket(name, password, db)
+	u, err := c.LocalDBUserErr(name, password, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// LocalDBUserErr is LocalDBUser returning its error, for programs that are
+// not tests.
+func (c *Cluster) LocalDBUserErr(name, password, db string) (DBUser, error) {
+	if err := c.createDBUser(name, password, db); err != nil {
+		return DBUser{}, err
+	}
+	return c.DBUserOverSocket(name, password, db), nil
+}
+
+func (c *Cluster) createDBUser(name, password, db string) error {
+	if err := c.CreateRoleErr(name, password, userAttrs); err != nil {
+		return err
+	}
+	return c.CreateDatabaseErr(db, name)
 }
 
 // DBUserOverTCP describes how an existing role reaches db over TCP, e.g.

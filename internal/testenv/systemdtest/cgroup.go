@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -153,9 +152,8 @@ func cgroupPIDs(dir string) []int {
 
 // sweepStale removes the cgroups and runtime directories of managers whose
 // test binary was killed. Only names carrying the PID of a process that no
-// longer exists are touched.
-func sweepStale(t testing.TB) {
-	t.Helper()
+// longer exists are touched. logf reports what was done.
+func sweepStale(logf func(format string, args ...any)) {
 	stale := map[string]bool{}
 	for _, dir := range append(hierarchyRoots(), tempRoot()) {
 		entries, err := os.ReadDir(dir)
@@ -170,12 +168,12 @@ func sweepStale(t testing.TB) {
 	}
 	for name := range stale {
 		if err := removeCgroups(name); err != nil {
-			t.Logf("systemdtest: sweep stale cgroup %s: %v", name, err)
+			logf("systemdtest: sweep stale cgroup %s: %v", name, err)
 		}
 		if err := os.RemoveAll(filepath.Join(tempRoot(), name)); err != nil {
-			t.Logf("systemdtest: sweep stale runtime dir %s: %v", name, err)
+			logf("systemdtest: sweep stale runtime dir %s: %v", name, err)
 		}
-		t.Logf("systemdtest: swept leftovers of %s", name)
+		logf("systemdtest: swept leftovers of %s", name)
 	}
 }
 

@@ -36,6 +36,11 @@
 // dbus-daemon starts on demand), Shutdown 30 to 120 ms, plus the stop time
 // of units that are slow to stop.
 //
+// Programs that are not tests (the sandbox of internal/cmd/sandbox) use
+// StartManager, which returns an error where Start would fail or skip the
+// test, then InstallUnitErr and SystemctlErr, and finally Shutdown, which
+// Start otherwise registers with t.Cleanup.
+//
 // When the test ends the manager gets SIGTERM, stops its units and exits;
 // then its cgroup directories and runtime directory are removed. If the
 // test binary is killed, the manager gets SIGTERM through Pdeathsig but

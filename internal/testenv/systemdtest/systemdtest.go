@@ -54,15 +54,12 @@ func Start(t testing.TB) *Manager {
 	if err != nil {
 		t.Skipf("systemdtest: %v", err)
 	}
-	sweepStale(t)
+	sweepStale(t.Logf)
 
-	// The name carries our PID so that a later test binary can tell the
-	// leftovers of a killed binary from managers still in use.
-	rt, err := os.MkdirTemp(tempRoot(), fmt.Sprintf("sdu-%d-", os.Getpid()))
+	m, err := newManager(roots)
 	if err != nil {
-		t.Fatalf("systemdtest: create runtime dir: %v", err)
+		t.Fatalf("systemdtest: %v", err)
 	}
-	m := &Manager{rt: rt, cg: filepath.Base(rt), roots: roots}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("systemdtest: manager log:\n%s", tail(m.logPath(), 40))
@@ -71,54 +68,112 @@ func Start(t testing.TB) *Manager {
 			t.Errorf("systemdtest: %v", err)
 		}
 	})
-	if err := m.prepareRuntimeDir(); err != nil {
+	begin := time.Now()
+	if err := m.boot(tools); err != nil {
+		// A hierarchy we cannot write to means no cgroup of our own: skip
+		// rather than start systemd anywhere else.
+		if errors.Is(err, errCgroupsNotWritable) {
+			t.Skipf("systemdtest: %v", err)
+		}
 		t.Fatalf("systemdtest: %v", err)
 	}
-	// A hierarchy we cannot write to means no cgroup of our own: skip
-	// rather than start systemd anywhere else.
-	for _, root := range roots {
+	t.Logf("systemdtest: manager %d ready in %v (runtime dir %s)", m.proc.Pid, time.Since(begin).Round(time.Millisecond), m.rt)
+	return m
+}
+
+// StartManager is Start for programs that are not tests, such as the
+// sandbox: it returns a running manager, which the caller stops, and whose
+// directories it removes, with Shutdown. Where Start would skip (not root,
+// systemd, unshare or writable cgroups missing), it returns an error.
+func StartManager() (*Manager, error) {
+	tools, err := findTools()
+	if err != nil {
+		return nil, err
+	}
+	roots, err := managerRoots()
+	if err != nil {
+		return nil, fmt.Errorf("systemdtest: %w", err)
+	}
+	sweepStale(func(string, ...any) {})
+	m, err := newManager(roots)
+	if err != nil {
+		return nil, fmt.Errorf("systemdtest: %w", err)
+	}
+	if err := m.boot(tools); err != nil {
+		return nil, errors.Join(fmt.Errorf("systemdtest: %w", err), m.Shutdown())
+	}
+	return m, nil
+}
+
+// newManager creates the manager's runtime directory. The name carries our
+// PID so that a later test binary can tell the leftovers of a killed
+// binary from managers still in use.
+func newManager(roots []string) (*Manager, error) {
+	rt, err := os.MkdirTemp(tempRoot(), fmt.Sprintf("sdu-%d-", os.Getpid()))
+	if err != nil {
+		return nil, fmt.Errorf("create runtime dir: %w", err)
+	}
+	return &Manager{rt: rt, cg: filepath.Base(rt), roots: roots}, nil
+}
+
+// errCgroupsNotWritable means the manager cannot have a cgroup of its own.
+var errCgroupsNotWritable = errors.New("cgroups not writable")
+
+// boot prepares the runtime directory and the manager's cgroups, starts
+// the manager and waits until it is ready. Whatever it made, Shutdown
+// removes.
+func (m *Manager) boot(tools toolPaths) error {
+	if err := m.prepareRuntimeDir(); err != nil {
+		return err
+	}
+	for _, root := range m.roots {
 		if err := os.Mkdir(filepath.Join(root, m.cg), 0o755); err != nil {
-			t.Skipf("systemdtest: cgroups not writable: %v", err)
+			return fmt.Errorf("%w: %w", errCgroupsNotWritable, err)
 		}
 	}
-
-	begin := time.Now()
 	if err := m.start(tools); err != nil {
-		t.Fatalf("systemdtest: %v", err)
+		return err
 	}
 	if err := m.waitReady(); err != nil {
-		t.Fatalf("systemdtest: %v\nmanager log:\n%s", err, tail(m.logPath(), 40))
+		return fmt.Errorf("%w\nmanager log:\n%s", err, tail(m.logPath(), 40))
 	}
-	t.Logf("systemdtest: manager %d ready in %v (runtime dir %s)", m.proc.Pid, time.Since(begin).Round(time.Millisecond), rt)
-	return m
+	return nil
 }
 
 type toolPaths struct{ unshare, bash, systemd string }
 
 func skipIfUnavailable(t testing.TB) toolPaths {
 	t.Helper()
+	p, err := findTools()
+	if err != nil {
+		t.Skip(err.Error())
+	}
+	return p
+}
+
+// findTools locates what a manager needs, or says what is missing.
+func findTools() (toolPaths, error) {
 	if os.Geteuid() != 0 {
-		t.Skip("systemdtest: needs root (to create cgroups and mount namespaces)")
+		return toolPaths{}, errors.New("systemdtest: needs root (to create cgroups and mount namespaces)")
 	}
 	var p toolPaths
 	var err error
 	if p.unshare, err = exec.LookPath("unshare"); err != nil {
-		t.Skip("systemdtest: unshare not found (apt-get install util-linux)")
+		return p, errors.New("systemdtest: unshare not found (apt-get install util-linux)")
 	}
 	if p.bash, err = exec.LookPath("bash"); err != nil {
-		t.Skip("systemdtest: bash not found")
+		return p, errors.New("systemdtest: bash not found")
 	}
 	if _, err = exec.LookPath("systemctl"); err != nil {
-		t.Skip("systemdtest: systemctl not found (apt-get install systemd dbus-user-session)")
+		return p, errors.New("systemdtest: systemctl not found (apt-get install systemd dbus-user-session)")
 	}
 	for _, s := range []string{"/lib/systemd/systemd", "/usr/lib/systemd/systemd"} {
 		if _, err := os.Stat(s); err == nil {
 			p.systemd = s
-			return p
+			return p, nil
 		}
 	}
-	t.Skip("systemdtest: systemd not installed (apt-get install systemd dbus-user-session)")
-	return p
+	return p, errors.New("systemdtest: systemd not installed (apt-get install systemd dbus-user-session)")
 }
 
 func (m *Manager) prepareRuntimeDir() error {
@@ -358,11 +413,25 @@ func (m *Manager) Systemctl(t testing.TB, args ...string) string {
 // InstallUnit writes a unit file into UnitDir and reloads the manager.
 func (m *Manager) InstallUnit(t testing.TB, name, content string) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(m.UnitDir(), name), []byte(content), 0o644); err != nil {
-		t.Fatalf("systemdtest: install unit: %v", err)
+	if err := m.InstallUnitErr(name, content); err != nil {
+		t.Fatal(err)
 	}
-	m.DaemonReload(t)
 }
+
+// InstallUnitErr is InstallUnit returning its error, for programs that are
+// not tests.
+func (m *Manager) InstallUnitErr(name, content string) error {
+	if err := os.WriteFile(filepath.Join(m.UnitDir(), name), []byte(content), 0o644); err != nil {
+		return fmt.Errorf("systemdtest: install unit: %w", err)
+	}
+	if _, err := m.SystemctlErr("daemon-reload"); err != nil {
+		return fmt.Errorf("systemdtest: %w", err)
+	}
+	return nil
+}
+
+// LogPath is the manager's own log (its console output).
+func (m *Manager) LogPath() string { return m.logPath() }
 
 // DaemonReload reloads the manager's unit files.
 func (m *Manager) DaemonReload(t testing.TB) {

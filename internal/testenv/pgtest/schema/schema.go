@@ -56,9 +56,20 @@ type Schema struct {
 // objects there (owning db is enough), and returns what it created.
 func Load(t testing.TB, c *pgtest.Cluster, db, owner string, o Options) *Schema {
 	t.Helper()
-	s := Generate(o)
-	c.ExecAs(t, db, owner, s.SQL)
+	s, err := LoadErr(c, db, owner, o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return s
+}
+
+// LoadErr is Load returning its error, for programs that are not tests.
+func LoadErr(c *pgtest.Cluster, db, owner string, o Options) (*Schema, error) {
+	s := Generate(o)
+	if err := c.ExecAsErr(db, owner, s.SQL); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // EngineTemplate is a pgtest option for clusters that start with the
