@@ -30,5 +30,5 @@ require (
 	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/tools v0.49.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
-	libvirt.org/go/libvirt v1.12007.0 // indirect
+	libvirt.org/go/libvirt v1.12007.0
 )

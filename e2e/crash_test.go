@@ -171,17 +171,21 @@ func TestCrashAtEveryActionConverges(t *testing.T) {
 			s := fullSite(t)
 			initial := s.tree()
 			bin := filepath.Join(t.TempDir(), "engine-cleanup")
-			if err := linkOrCopy(filepath.Join(binDir, "engine-cleanup"), bin); err != nil {
-				t.Fatal(err)
+			for _, name := range []string{"engine-cleanup", "engine-cleanup-libvirt"} {
+				if err := linkOrCopy(filepath.Join(binDir, name), filepath.Join(filepath.Dir(bin), name)); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if !s.runAndKill(t, bin, step) {
 				t.Fatalf("the run ended before %q started", step)
 			}
+			lv := filepath.Join(filepath.Dir(bin), "engine-cleanup-libvirt")
+			left := func() []string { return append(survivors(bin), survivors(lv)...) }
 			deadline := time.Now().Add(10 * time.Second)
-			for len(survivors(bin)) > 0 && time.Now().Before(deadline) {
+			for len(left()) > 0 && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 			}
-			if left := survivors(bin); len(left) > 0 {
+			if left := left(); len(left) > 0 {
 				for _, pid := range left {
 					if n, err := strconv.Atoi(pid); err == nil {
 						_ = syscall.Kill(n, syscall.SIGKILL)

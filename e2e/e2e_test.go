@@ -46,12 +46,13 @@ func TestMain(m *testing.M) {
 func buildAll(dir string) error {
 	builds := map[string]string{
 		"engine-cleanup":                "../cmd/engine-cleanup",
+		"engine-cleanup-libvirt":        "../cmd/engine-cleanup-libvirt",
 		"engine-cleanup-plugin-example": "../examples/engine-cleanup-plugin-example",
 		"testplugin":                    "../internal/testplugin",
 		"expectcode":                    "../internal/expectcode",
 	}
 	for out, pkg := range builds {
-		args := []string{"build", "-o", filepath.Join(dir, out)}
+		args := []string{"build", "-tags", "libvirt_dlopen", "-o", filepath.Join(dir, out)}
 		if raceEnabled {
 			args = append(args, "-race")
 		}
@@ -75,7 +76,7 @@ func TestScripts(t *testing.T) {
 			if err := os.MkdirAll(bin, 0o755); err != nil {
 				return err
 			}
-			for _, name := range []string{"engine-cleanup", "expectcode", "engine-cleanup-plugin-example"} {
+			for _, name := range []string{"engine-cleanup", "engine-cleanup-libvirt", "expectcode", "engine-cleanup-plugin-example"} {
 				if err := linkOrCopy(filepath.Join(binDir, name), filepath.Join(bin, name)); err != nil {
 					return err
 				}

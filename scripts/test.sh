@@ -11,4 +11,9 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:" >&2; echo "$unformatted" >&2; exit 1
 fi
 go vet ./...
+# The libvirt plugin ships built with -tags libvirt_dlopen (a host without
+# libvirt still runs every other component); test it that way too, and
+# check that it compiles without cgo.
+CGO_ENABLED=0 go vet ./plugins/libvirt/
 go test -race -timeout 45m ./... "$@"
+go test -race -tags libvirt_dlopen -timeout 20m ./plugins/libvirt/ ./internal/testenv/libvirtd/ "$@"

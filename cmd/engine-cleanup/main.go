@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/engine-cleanup/engine-cleanup/core/cli"
@@ -14,7 +15,6 @@ import (
 	"github.com/engine-cleanup/engine-cleanup/internal/version"
 	"github.com/engine-cleanup/engine-cleanup/plugins/dwh"
 	"github.com/engine-cleanup/engine-cleanup/plugins/engine"
-	"github.com/engine-cleanup/engine-cleanup/plugins/libvirt"
 	"github.com/engine-cleanup/engine-cleanup/plugins/reports"
 	"github.com/engine-cleanup/engine-cleanup/sdk"
 )
@@ -26,6 +26,13 @@ const builtinEntry = "__builtin-plugin"
 // packagedPluginDir is set at build time from the install prefix.
 var packagedPluginDir = cli.DefaultPackagedPluginDir
 
+// libvirtPlugin is where the libvirt built-in is installed, set at build
+// time; empty means next to this executable (a build tree).
+var libvirtPlugin = ""
+
+// libvirtPluginName is the libvirt built-in's executable.
+const libvirtPluginName = "engine-cleanup-libvirt"
+
 var builtins = []struct {
 	name string
 	new  func() sdk.Plugin
@@ -33,7 +40,6 @@ var builtins = []struct {
 	{"engine", engine.New},
 	{"dwh", dwh.New},
 	{"reports", reports.New},
-	{"libvirt", libvirt.New},
 }
 
 func main() {
@@ -55,8 +61,13 @@ func program() cli.Program {
 	for _, b := range builtins {
 		spec.Serves = append(spec.Serves, b.name)
 	}
+	// The libvirt built-in is its own executable (see its package comment).
+	lv := libvirtPlugin
+	if lv == "" {
+		lv = filepath.Join(filepath.Dir(self), libvirtPluginName)
+	}
 	return cli.Program{Version: version.Version, PackagedPluginDir: packagedPluginDir,
-		BuiltIns: []pluginhost.Spec{spec}}
+		BuiltIns: []pluginhost.Spec{spec, {Name: "libvirt", Path: lv, BuiltIn: true}}}
 }
 
 // serveBuiltin serves every built-in plugin from this one process: one

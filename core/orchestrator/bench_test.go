@@ -25,7 +25,7 @@ func BenchmarkLaunchCost(b *testing.B) {
 	dir := b.TempDir()
 	build := func(out, pkg string) string {
 		path := filepath.Join(dir, out)
-		cmd := exec.Command("go", "build", "-o", path, pkg)
+		cmd := exec.Command("go", "build", "-tags", "libvirt_dlopen", "-o", path, pkg)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
 			b.Fatalf("building %s: %v", pkg, err)
@@ -33,6 +33,7 @@ func BenchmarkLaunchCost(b *testing.B) {
 		return path
 	}
 	self := build("engine-cleanup", "../../cmd/engine-cleanup")
+	lv := build("engine-cleanup-libvirt", "../../cmd/engine-cleanup-libvirt")
 	plugin := build("testplugin", "../../internal/testplugin")
 	bare := filepath.Join(dir, "bare", "engine-cleanup-plugin-bare")
 	extDir := filepath.Join(dir, "ext")
@@ -46,7 +47,7 @@ func BenchmarkLaunchCost(b *testing.B) {
 		copyFile(b, plugin, filepath.Join(extDir, fmt.Sprintf("engine-cleanup-plugin-ext%02d", i)))
 	}
 	builtins := []pluginhost.Spec{{Name: "built-ins", Path: self, Args: []string{"__builtin-plugin"}, BuiltIn: true,
-		Serves: []string{"engine", "dwh", "reports", "libvirt"}}}
+		Serves: []string{"engine", "dwh", "reports"}}, {Name: "libvirt", Path: lv, BuiltIn: true}}
 	cfg := Config{Version: "bench", BuiltIns: builtins, StartTimeout: 20 * time.Second, UID: os.Geteuid()}
 	withExt := cfg
 	withExt.PluginDirs = []string{extDir}

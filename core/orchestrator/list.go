@@ -115,6 +115,12 @@ func printListing(w io.Writer, l Listing) {
 			dash(strings.Join(phases, ",")), p.Status, dash(p.Started), p.Path, dash(p.SHA256))
 	}
 	tw.Flush()
+	fmt.Fprintln(w)
+	for _, p := range l.Plugins {
+		if p.Description != "" {
+			fmt.Fprintf(w, "%s: %s\n", p.Name, p.Description)
+		}
+	}
 	for _, p := range l.Plugins {
 		if p.Reason == "" {
 			continue

@@ -14,6 +14,7 @@ import (
 const (
 	module        = "github.com/engine-cleanup/engine-cleanup"
 	pkgCleanup    = module + "/cmd/engine-cleanup"
+	pkgLibvirt    = module + "/cmd/engine-cleanup-libvirt"
 	pkgExample    = module + "/examples/engine-cleanup-plugin-example"
 	exampleBinary = "engine-cleanup-plugin-example"
 	// dlopenTag builds the libvirt binding against a libvirt.so.0 loaded
@@ -55,7 +56,8 @@ func (s *site) buildBinaries(ctx context.Context) error {
 // whole (the compilers included).
 func goBuild(ctx context.Context, outDir string, flags ...string) error {
 	args := append([]string{"build", "-o", outDir + "/"}, flags...)
-	args = append(args, pkgCleanup, pkgExample)
+	// The libvirt built-in is its own binary, found next to engine-cleanup.
+	args = append(args, pkgCleanup, pkgLibvirt, pkgExample)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
