@@ -51,18 +51,29 @@ func TestEngineDWHAndReportsOnOneHost(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "Finished cleanup") {
 		t.Fatalf("exit %d, want 0", r.code)
 	}
-	// Every stage runs reports, then dwh, then engine.
+	// Every stage runs reports, then dwh, then engine; backups run at once,
+	// all after every stop and before any removal.
 	order := []string{"reports: Stop ovirt-engine-reportsd", "dwh: Stop ovirt-engine-dwhd", "engine: Stop ovirt-engine",
-		"reports: Back up the Reports database", "dwh: Back up the DWH history database", "engine: Back up the engine database",
+		"Stage backup", "Stage remove",
 		"reports: Clear the Reports database", "dwh: Clear the DWH history database", "engine: Clear the engine database",
 		"reports: Remove the reports setup records", "dwh: Remove the dwh setup records", "engine: Remove the engine's setup records"}
 	last := -1
 	for _, o := range order {
-		i := strings.Index(r.stdout, "[  OK  ] "+o)
+		i := strings.Index(r.stdout, o)
+		if !strings.HasPrefix(o, "Stage") {
+			i = strings.Index(r.stdout, "[  OK  ] "+o)
+		}
 		if i < 0 || i < last {
 			t.Errorf("%q is missing or out of order", o)
 		}
 		last = i
+	}
+	backupStage, removeStage := strings.Index(r.stdout, "Stage backup"), strings.Index(r.stdout, "Stage remove")
+	for _, b := range []string{"reports: Back up the Reports database", "dwh: Back up the DWH history database",
+		"engine: Back up the engine database"} {
+		if i := strings.Index(r.stdout, "[  OK  ] "+b); i < backupStage || i > removeStage {
+			t.Errorf("%q is missing or outside the backup stage", b)
+		}
 	}
 	for name, d := range s.databases() {
 		if left := s.objectsOf(d); len(left) > 0 {

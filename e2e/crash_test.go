@@ -120,9 +120,11 @@ func survivors(bin string) []string {
 }
 
 // checkBackups verifies every backup the cleanup wrote under its final
-// name is complete and no temporary backup is left; initial is the tree
-// before, whose older backups are the builder's stand-ins.
-func checkBackups(t *testing.T, root string, initial map[string]string) {
+// name is complete; with settled, also that no temporary backup is left (a
+// kill mid-backup leaves one under its temporary name, which the rerun
+// sweeps). initial is the tree before, whose older backups are the
+// builder's stand-ins.
+func checkBackups(t *testing.T, root string, initial map[string]string, settled bool) {
 	t.Helper()
 	for _, dir := range []string{"var/lib/ovirt-engine/backups", "var/lib/ovirt-engine-dwh/backups", "var/lib/ovirt-engine-reports/backups"} {
 		entries, _ := os.ReadDir(filepath.Join(root, dir))
@@ -133,7 +135,9 @@ func checkBackups(t *testing.T, root string, initial map[string]string) {
 			}
 			switch {
 			case strings.HasPrefix(e.Name(), "."):
-				t.Errorf("a temporary backup is left: %s", p)
+				if settled {
+					t.Errorf("a temporary backup is left after the rerun: %s", p)
+				}
 			case strings.HasSuffix(e.Name(), ".dump"):
 				if out, err := exec.Command("pg_restore", "--list", p).CombinedOutput(); err != nil {
 					t.Errorf("%s is not a complete dump: %v\n%s", p, err, out)
@@ -193,12 +197,12 @@ func TestCrashAtEveryActionConverges(t *testing.T) {
 				}
 				t.Fatalf("plugin processes survived the core: %v", left)
 			}
-			checkBackups(t, s.host.Root, initial)
+			checkBackups(t, s.host.Root, initial, false)
 			r := s.run("-u")
 			if r.code != 0 {
 				t.Fatalf("rerun after the crash: exit %d", r.code)
 			}
-			checkBackups(t, s.host.Root, initial)
+			checkBackups(t, s.host.Root, initial, true)
 			if d := ovirthost.DiffTrees(want, s.endState(initial)); len(d) > 0 {
 				t.Fatalf("the end state differs from an uninterrupted run's: %v", d)
 			}
