@@ -22,7 +22,8 @@ scripts/setup.sh
 work=$(mktemp -d /tmp/engine-cleanup-demo.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 echo "== building into $work/bin"
-go build -o "$work/bin/engine-cleanup" ./cmd/engine-cleanup
+# The libvirt built-in is its own binary, found next to engine-cleanup.
+go build -tags libvirt_dlopen -o "$work/bin/" ./cmd/engine-cleanup ./cmd/engine-cleanup-libvirt
 install -d -m 0755 "$work/plugins"
 go build -o "$work/plugins/engine-cleanup-plugin-example" ./examples/engine-cleanup-plugin-example
 
@@ -56,5 +57,5 @@ echo; echo "== part 2: a complete engine host: go run ./internal/cmd/sandbox dem
 # Built and run rather than "go run", which dies of a SIGTERM and leaves
 # its child running, and turns every exit code but 0 into 1: the sandbox
 # itself gets the signals (it then tears down) and sets the exit code.
-go build -o "$work/bin/sandbox" ./internal/cmd/sandbox
+go build -tags libvirt_dlopen -o "$work/bin/sandbox" ./internal/cmd/sandbox
 "$work/bin/sandbox" demo "$@"

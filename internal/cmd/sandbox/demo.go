@@ -176,7 +176,7 @@ func (s *site) describe() error {
 	}
 	fmt.Fprintf(w, "must survive %d paths: user files, setup logs and answers, package files, the ISO export...\n",
 		len(h.MustSurvive()))
-	fmt.Fprintf(w, "libvirt      %s: no domains (addLibvirtDomains is not plugged in yet)\n", s.libvirtURI)
+	s.describeLibvirt(w)
 	tags := "no build tags"
 	if s.buildTags != "" {
 		tags = "-tags " + s.buildTags
@@ -251,6 +251,8 @@ func (s *site) showOutcome(objectsBefore map[string]int, backupsBefore map[strin
 			}
 		}
 	}
+
+	problems = append(problems, s.libvirtOutcome(backupsBefore, strict)...)
 
 	var notRemoved, lost []string
 	for _, p := range s.host.MustBeRemoved() {

@@ -13,7 +13,11 @@
 // private systemd manager (systemdtest) running ovirt-engine,
 // ovirt-engine-notifier, ovirt-websocket-proxy, ovirt-engine-dwhd and
 // ovirt-engine-reportsd as real units, enabled at runtime, which
-// engine-cleanup reaches through DBUS_SYSTEM_BUS_ADDRESS.
+// engine-cleanup reaches through DBUS_SYSTEM_BUS_ADDRESS; and, when libvirtd
+// can run here, a private libvirtd (internal/testenv/libvirtd) holding TCG
+// domains with snapshot trees, one recorded by UUID (with a managed save),
+// one tagged and one unrelated that must survive, which engine-cleanup
+// reaches through --libvirt-uri.
 //
 // demo builds engine-cleanup and the example plugin, describes the host,
 // runs "engine-cleanup --root ROOT" (interactively when stdin is a

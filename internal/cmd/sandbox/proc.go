@@ -68,7 +68,8 @@ func allPIDs() []int {
 // processes lists what runs for the site now: the postmaster and its
 // children, the manager and everything in its cgroups (units, the bus
 // daemon), and any process whose executable lies in the sandbox directory
-// (engine-cleanup and its plugins).
+// (engine-cleanup and its plugins), and the private libvirtd with any qemu
+// it runs.
 func (s *site) processes() []proc {
 	var ps []proc
 	add := func(pid int) {
@@ -100,6 +101,9 @@ func (s *site) processes() []proc {
 		}
 	}
 	for _, pid := range runningFrom(s.dir) {
+		add(pid)
+	}
+	for _, pid := range s.libvirtPIDs() {
 		add(pid)
 	}
 	return ps

@@ -37,10 +37,13 @@ type site struct {
 	binDir    string // engine-cleanup
 	pluginDir string // the example plugin
 	buildTags string // the tags engine-cleanup was built with
-	// libvirtURI is where engine-cleanup looks for libvirt domains: an
-	// empty test-driver host until addLibvirtDomains provides a daemon,
-	// so that the sandbox never reaches the host's own libvirt.
+	// libvirtURI is where engine-cleanup looks for libvirt domains: the
+	// private daemon of addLibvirtDomains, or an empty test-driver host
+	// when none can run, so that the sandbox never reaches the host's own
+	// libvirt.
 	libvirtURI string
+	// libvirt is the private libvirtd and its domains, when one runs.
+	libvirt *libvirtHost
 
 	cluster *pgtest.Cluster
 	manager *systemdtest.Manager
@@ -246,6 +249,7 @@ func (s *site) teardown(keep bool) error {
 	if keep {
 		errs = append(errs, os.MkdirAll(logs, 0o755))
 	}
+	errs = append(errs, s.stopLibvirt(keep, logs))
 	if m := s.manager; m != nil {
 		if len(s.units) > 0 {
 			args := []string{"stop"}
