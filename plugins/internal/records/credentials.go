@@ -88,6 +88,9 @@ func DatabaseCredentials(cfg *Config, prefix string) (DBCreds, error) {
 		if v == "" {
 			return "", at, syntaxErr(at.File, at.Line, "%s is empty; set it to the value engine-setup used, or restore the file from a backup", k)
 		}
+		if hasControl(v) {
+			return "", at, syntaxErr(at.File, at.Line, "%s contains a control character (a line break or a terminal escape); engine-setup never writes one: correct it or restore the file from a backup", k)
+		}
 		return v, at, nil
 	}
 	var err error
@@ -168,4 +171,11 @@ func masterWriterPassword(raw string) (string, bool) {
 		b.WriteByte(inner[i])
 	}
 	return b.String(), true
+}
+
+// hasControl reports whether s holds a control character: host, user and
+// database names are printed for the administrator, and a record must not
+// be able to forge console lines or terminal escapes.
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) })
 }

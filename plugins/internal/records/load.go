@@ -157,6 +157,9 @@ func ReportsDatabaseCredentials(path string, r io.Reader) (DBCreds, error) {
 		if !ok || o.value == "" {
 			return DBCreds{}, syntaxErr(path, o.line, "%s is missing or empty although dbPassword is set on line %d; restore the file from a backup or add %s", f.key, pw.line, f.key)
 		}
+		if hasControl(o.value) {
+			return DBCreds{}, syntaxErr(path, o.line, "%s contains a control character (a line break or a terminal escape); correct it or restore the file from a backup", f.key)
+		}
 		if f.dst != nil {
 			*f.dst = o.value
 			continue

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -400,6 +401,12 @@ func checkRecordedPath(p string) error {
 	// be acted on: refuse the whole manifest rather than skip the line.
 	if _, err := RootRelative(p); err != nil {
 		return err
+	}
+	// engine-setup records clean paths; another spelling of the same file
+	// ("//", "/./", "a/../") would let two records with different digests
+	// name it.
+	if path.Clean(p) != p {
+		return fmt.Errorf("is not written the way engine-setup writes paths (%s); the manifest is damaged", path.Clean(p))
 	}
 	return nil
 }
