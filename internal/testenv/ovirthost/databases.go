@@ -42,40 +42,9 @@ func Password(component, style string) string {
 //	h := ovirthost.Build(t, t.TempDir(), opts)
 func NewDatabases(t testing.TB, c *pgtest.Cluster, opts Options) (engine, dwh, reports *DB) {
 	t.Helper()
-	o, err := normalize(Options{Era: opts.Era, EngineVersion: opts.EngineVersion, PasswordStyle: opts.PasswordStyle, FQDN: opts.FQDN})
+	engine, dwh, reports, err := NewDatabasesErr(c, opts)
 	if err != nil {
-		t.Fatalf("ovirthost: NewDatabases: %v", err)
-	}
-	create := func(component, user, database string, want *DB) *DB {
-		pw := Password(component, o.PasswordStyle)
-		if want != nil {
-			if want.User != "" {
-				user = want.User
-			}
-			if want.Password != "" {
-				pw = want.Password
-			}
-			if want.Database != "" {
-				database = want.Database
-			}
-		}
-		var u pgtest.DBUser
-		if c.TCP() {
-			u = c.RemoteDBUser(t, user, pw, database)
-		} else {
-			u = c.LocalDBUser(t, user, pw, database)
-		}
-		return &DB{Host: u.Host, Port: u.Port, User: u.Name, Password: u.Password, Database: u.Database}
-	}
-	engine = create("engine", "engine", "engine", opts.Engine)
-	if opts.DWH != nil {
-		dwh = create("dwh", "ovirt_engine_history", "ovirt_engine_history", opts.DWH)
-	}
-	if opts.Reports != nil {
-		reports = create("reports", "ovirt_engine_reports", "ovirt_engine_reports", opts.Reports)
-	}
-	if o.Era == EraLegacy {
-		c.Exec(t, "postgres", "ALTER ROLE postgres PASSWORD "+pgtest.Literal(engine.Password))
+		t.Fatal(err)
 	}
 	return engine, dwh, reports
 }

@@ -12,9 +12,7 @@ import (
 // returning their errors instead of failing a test. New is Build's.
 
 // NewDatabasesErr is NewDatabases returning its error, for programs that
-// are not tests: the same roles, databases, defaults and passwords, in the
-// same order. Keep the two in step; internal/cmd/sandbox's tests compare
-// them.
+// are not tests; NewDatabases is this function failing the test.
 func NewDatabasesErr(c *pgtest.Cluster, opts Options) (engine, dwh, reports *DB, err error) {
 	o, err := normalize(Options{Era: opts.Era, EngineVersion: opts.EngineVersion, PasswordStyle: opts.PasswordStyle, FQDN: opts.FQDN})
 	if err != nil {
