@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -58,17 +57,14 @@ type Daemon struct {
 // or qemu is missing.
 func Start(t testing.TB) *Daemon {
 	t.Helper()
-	bin := skipIfUnavailable(t)
-	uid, gid := daemonIDs(t)
-	base := tempBase()
-	sweepStale(t, base)
-
-	dir, err := os.MkdirTemp(base, fmt.Sprintf("%s%d-", dirPrefix, os.Getpid()))
-	if err != nil {
-		t.Fatalf("libvirtd: create directory: %v", err)
+	begin := time.Now()
+	d, err := StartDaemon()
+	if errors.Is(err, ErrUnavailable) {
+		t.Skip(err)
 	}
-	d := &Daemon{dir: dir, uid: uid, gid: gid}
-	d.uri = "qemu:///session?socket=" + d.socket()
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("libvirtd: daemon log (last lines):\n%s", tail(d.logPath(), 30))
@@ -77,64 +73,8 @@ func Start(t testing.TB) *Daemon {
 			t.Errorf("libvirtd: %v", err)
 		}
 	})
-	if len(d.socket()) > maxSocket {
-		t.Fatalf("libvirtd: socket path %s is longer than %d bytes: set TMPDIR to a shorter directory", d.socket(), maxSocket)
-	}
-	if err := d.prepare(); err != nil {
-		t.Fatalf("libvirtd: %v", err)
-	}
-	d.caps = filepath.Join(base, fmt.Sprintf("%scapscache-%d", dirPrefix, uid))
-	if err := d.seedCaps(); err != nil {
-		t.Logf("libvirtd: not reusing qemu capabilities: %v", err)
-	}
-	begin := time.Now()
-	if err := d.start(bin); err != nil {
-		t.Fatalf("libvirtd: %v", err)
-	}
-	if err := d.waitReady(); err != nil {
-		if strings.Contains(err.Error(), "no connection driver available") {
-			t.Skipf("libvirtd: the qemu driver is not installed (%s): %v", packages, err)
-		}
-		t.Fatalf("libvirtd: %v\ndaemon log:\n%s", err, tail(d.logPath(), 30))
-	}
 	t.Logf("libvirtd: daemon %d ready in %v at %s", d.proc.Pid, time.Since(begin).Round(time.Millisecond), d.uri)
 	return d
-}
-
-func skipIfUnavailable(t testing.TB) string {
-	t.Helper()
-	bin, err := exec.LookPath("libvirtd")
-	if err != nil {
-		for _, p := range []string{"/usr/sbin/libvirtd", "/usr/local/sbin/libvirtd"} {
-			if _, err := os.Stat(p); err == nil {
-				bin = p
-			}
-		}
-	}
-	if bin == "" {
-		t.Skipf("libvirtd: libvirtd not found (%s)", packages)
-	}
-	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		t.Skipf("libvirtd: qemu-system-x86_64 not found (%s)", packages)
-	}
-	return bin
-}
-
-// daemonIDs returns the user the daemon runs as: libvirt-qemu for root,
-// else the test's own user.
-func daemonIDs(t testing.TB) (int, int) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		return os.Geteuid(), os.Getegid()
-	}
-	u, err := user.Lookup(daemonUser)
-	if err != nil {
-		t.Skipf("libvirtd: user %s not found: as root, the private daemon runs as %s (groupadd --system %s; useradd --system -g %s %s, or scripts/setup.sh)",
-			daemonUser, daemonUser, daemonUser, daemonUser, daemonUser)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return uid, gid
 }
 
 // tempBase is where daemon directories go: $TMPDIR when the daemon's user
@@ -410,34 +350,6 @@ func killNaming(dir string) []int {
 		}
 	}
 	return killed
-}
-
-// sweepStale removes the directories of daemons whose test binary is gone,
-// killing what still runs from them.
-func sweepStale(t testing.TB, base string) {
-	t.Helper()
-	entries, err := os.ReadDir(base)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), dirPrefix)
-		if !ok || !e.IsDir() {
-			continue
-		}
-		head, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(head)
-		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
-			continue
-		}
-		dir := filepath.Join(base, e.Name())
-		if pids := killNaming(dir); len(pids) > 0 {
-			t.Logf("libvirtd: killed processes %v left in %s by test binary %d", pids, dir, pid)
-		}
-		if err := os.RemoveAll(dir); err == nil {
-			t.Logf("libvirtd: removed %s, left by test binary %d", dir, pid)
-		}
-	}
 }
 
 func tail(path string, n int) string {
