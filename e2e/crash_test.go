@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,7 +21,7 @@ import (
 
 // fullSite is a host with every component, used by the crash tests.
 func fullSite(t *testing.T) *site {
-	return newSite(t, siteOptions{era: ovirthost.EraOtopi, tcp: true, size: schema.Small(), dwh: true, reports: true})
+	return newSite(t, siteOptions{era: ovirthost.EraOtopi, tcp: true, size: schema.Small(), dwh: true, reports: true, domains: true})
 }
 
 var stampCopy = regexp.MustCompile(`\.[0-9]{14}$`)
@@ -48,6 +49,9 @@ func (s *site) endState(initial map[string]string) map[string]string {
 	for u, st := range s.unitStates() {
 		out["unit:"+u] = st
 	}
+	for k, v := range s.domainStates() {
+		out[k] = v
+	}
 	return out
 }
 
@@ -73,7 +77,7 @@ func (s *site) plannedSteps(t *testing.T) []string {
 // runAndKill starts a cleanup with its own link of the binary, waits for
 // the line that announces step, SIGKILLs the core, and waits for it.
 func (s *site) runAndKill(t *testing.T, bin, step string) bool {
-	cmd := exec.Command(bin, "--root", s.host.Root, "-u")
+	cmd := exec.Command(bin, append(append([]string{"--root", s.host.Root}, s.args...), "-u")...)
 	cmd.Env = s.env
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -164,10 +168,17 @@ func TestCrashAtEveryActionConverges(t *testing.T) {
 	if len(steps) < 15 {
 		t.Fatalf("the full plan has only %d actions", len(steps))
 	}
+	if !slices.ContainsFunc(steps, func(s string) bool { return strings.HasPrefix(s, "libvirt: ") }) {
+		t.Fatalf("the full plan has no libvirt action: %v", steps)
+	}
 	if r := ref.run("-u"); r.code != 0 {
 		t.Fatalf("uninterrupted run: exit %d", r.code)
 	}
 	want := ref.endState(initial)
+	if want["libvirt:hosted-engine"] != "gone" || want["libvirt:engine-appliance"] != "gone" ||
+		want["libvirt:unrelated-vm"] != "defined with 3 snapshots" {
+		t.Fatalf("the uninterrupted run left libvirt as %v", ref.domainStates())
+	}
 
 	converged := 0
 	for i, step := range steps {

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"libvirt.org/go/libvirt"
+
+	"github.com/engine-cleanup/engine-cleanup/internal/testenv/libvirtd"
 	"github.com/engine-cleanup/engine-cleanup/internal/testenv/ovirthost"
 	"github.com/engine-cleanup/engine-cleanup/internal/testenv/pgtest"
 	"github.com/engine-cleanup/engine-cleanup/internal/testenv/pgtest/schema"
@@ -24,12 +27,16 @@ var engineUnits = []string{"ovirt-engine", "ovirt-engine-notifier", "ovirt-webso
 // site is a sandboxed engine host: records under a root, a real database,
 // real systemd units.
 type site struct {
-	t       testing.TB
-	units   []string
-	cluster *pgtest.Cluster
-	host    *ovirthost.Host
-	systemd *systemdtest.Manager
-	env     []string
+	t     testing.TB
+	units []string
+	// args are given to every run (the libvirt URI).
+	args        []string
+	libvirt     *libvirtd.Daemon
+	libvirtConn *libvirt.Connect
+	cluster     *pgtest.Cluster
+	host        *ovirthost.Host
+	systemd     *systemdtest.Manager
+	env         []string
 }
 
 type siteOptions struct {
@@ -39,6 +46,8 @@ type siteOptions struct {
 	noUnit bool
 	// dwh and reports add those components, with their own databases.
 	dwh, reports bool
+	// domains adds a private libvirtd with the installation's domains.
+	domains bool
 }
 
 func newSite(t *testing.T, so siteOptions) *site { return newSiteTB(t, so) }
@@ -85,6 +94,9 @@ func newSiteTB(t testing.TB, so siteOptions) *site {
 	} else {
 		s.env = append(s.env, "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent")
 	}
+	if so.domains {
+		s.addDomains(t)
+	}
 	return s
 }
 
@@ -95,7 +107,7 @@ type result struct {
 
 func (s *site) run(args ...string) result {
 	s.t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "engine-cleanup"), append([]string{"--root", s.host.Root}, args...)...)
+	cmd := exec.Command(filepath.Join(binDir, "engine-cleanup"), append(append([]string{"--root", s.host.Root}, s.args...), args...)...)
 	cmd.Env = s.env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
