@@ -76,7 +76,6 @@ func BenchmarkWholeHostRun(b *testing.B) {
 }
 
 func newBenchSite(b *testing.B) *site {
-	// newSite wants a *testing.T for its harnesses' cleanups; run it in a
-	// subtest-free way through b's own TB.
-	return newSiteTB(b, siteOptions{era: ovirthost.EraOtopi, tcp: true, size: schema.Full(), dwh: true, reports: true})
+	return newSiteTB(b, siteOptions{era: ovirthost.EraOtopi, tcp: true, size: schema.Full(), dwh: true, reports: true,
+		domains: true})
 }
