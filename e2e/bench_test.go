@@ -27,7 +27,7 @@ func BenchmarkWholeHostRun(b *testing.B) {
 		s := newBenchSite(b)
 		b.StartTimer()
 		begin := time.Now()
-		cmd := exec.Command(filepath.Join(binDir, "engine-cleanup"), "--root", s.host.Root, "-u", "--json")
+		cmd := exec.Command(filepath.Join(binDir, "engine-cleanup"), append(append([]string{"--root", s.host.Root}, s.args...), "-u", "--json")...)
 		cmd.Env = s.env
 		out, err := cmd.Output()
 		elapsed := time.Since(begin)
