@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,16 +13,35 @@ import (
 	"github.com/engine-cleanup/engine-cleanup/internal/testenv/pgtest/schema"
 )
 
+// union is the length covered by intervals [from, to).
+func union(spans [][2]int64) int64 {
+	slices.SortFunc(spans, func(a, b [2]int64) int { return int(a[0] - b[0]) })
+	var total, end int64 = 0, -1 << 62
+	for _, s := range spans {
+		switch {
+		case s[0] >= end:
+			total += s[1] - s[0]
+			end = s[1]
+		case s[1] > end:
+			total += s[1] - end
+			end = s[1]
+		}
+	}
+	return total
+}
+
 // BenchmarkWholeHostRun cleans a full host (engine with the full
 // engine-like schema, DWH and Reports, real units) per iteration and splits
 // the run's wall time into pg_dump, clearing, libvirt, waits for services
 // to stop, the other actions, and engine-cleanup's own orchestration (plugin
-// launch, init, validate, confirm, closeup, process start). It reports the
-// orchestration's share of the run excluding service waits (target < 10%).
+// launch, init, validate, confirm, closeup, process start: the run's wall
+// time outside every action). Concurrent backups overlap, so the per-kind
+// figures are sums of durations while in-actions is their union. It reports
+// the orchestration's share of the run excluding service waits (< 10%).
 //
 //	go test -run '^$' -bench WholeHostRun -benchtime 3x ./e2e/
 func BenchmarkWholeHostRun(b *testing.B) {
-	var wall, dump, clear, virt, stop, other time.Duration
+	var wall, covered, dump, clear, virt, stop, other time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		s := newBenchSite(b)
@@ -38,6 +58,7 @@ func BenchmarkWholeHostRun(b *testing.B) {
 		var doc struct {
 			Actions []struct {
 				ID         string
+				StartedMS  int64 `json:"started_ms"`
 				DurationMS int64 `json:"duration_ms"`
 			}
 		}
@@ -45,6 +66,13 @@ func BenchmarkWholeHostRun(b *testing.B) {
 			b.Fatal(err)
 		}
 		wall += elapsed
+		// Backups run concurrently: the time spent in actions is the union
+		// of their intervals, not the sum of their durations.
+		var spans [][2]int64
+		for _, a := range doc.Actions {
+			spans = append(spans, [2]int64{a.StartedMS, a.StartedMS + a.DurationMS})
+		}
+		covered += time.Duration(union(spans)) * time.Millisecond
 		for _, a := range doc.Actions {
 			d := time.Duration(a.DurationMS) * time.Millisecond
 			switch {
@@ -63,9 +91,10 @@ func BenchmarkWholeHostRun(b *testing.B) {
 		b.StartTimer()
 	}
 	n := float64(b.N)
-	orch := wall - dump - clear - virt - stop - other
+	orch := wall - covered
 	ms := func(d time.Duration) float64 { return float64(d) / n / float64(time.Millisecond) }
 	b.ReportMetric(ms(wall), "run-ms")
+	b.ReportMetric(ms(covered), "in-actions-ms")
 	b.ReportMetric(ms(dump), "pg_dump-ms")
 	b.ReportMetric(ms(clear), "clear-ms")
 	b.ReportMetric(ms(virt), "libvirt-ms")

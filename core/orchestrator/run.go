@@ -39,6 +39,7 @@ type state struct {
 }
 
 type run struct {
+	begin   time.Time
 	cfg     Config
 	io      IO
 	id      runlog.ID
@@ -67,7 +68,7 @@ func Run(ctx context.Context, cfg Config, iop IO) error {
 		cfg.Now = time.Now
 	}
 	begin := time.Now()
-	r := &run{cfg: cfg, io: iop, id: runlog.NewID(cfg.Now()), redact: sdk.NewRedactor(),
+	r := &run{begin: begin, cfg: cfg, io: iop, id: runlog.NewID(cfg.Now()), redact: sdk.NewRedactor(),
 		log: hclog.NewNullLogger(), answers: map[string]answers.Answer{}}
 	out := iop.Out
 	if cfg.JSON {
@@ -762,7 +763,8 @@ func (r *run) stepFinished(res plan.Result) {
 	defer r.mu.Unlock()
 	s := r.stateOf(res.Step.Plugin)
 	e := report.Executed{Action: r.reportAction(res.Step), Status: "done", Changed: res.Response.Changed,
-		Outcome: r.mask(res.Response.Outcome), DurationMS: res.Duration.Milliseconds()}
+		Outcome: r.mask(res.Response.Outcome), DurationMS: res.Duration.Milliseconds(),
+		StartedMS: (time.Since(r.begin) - res.Duration).Milliseconds()}
 	if res.Err != nil {
 		e.Status, e.Error = "failed", r.mask(errText(res.Err))
 		s.failedID = res.Step.Action.ID

@@ -109,6 +109,8 @@ type Executed struct {
 	Action
 	Status  string `json:"status"` // done, failed, not-run
 	Changed bool   `json:"changed"`
+	// StartedMS is when the action started, from the start of the run.
+	StartedMS int64 `json:"started_ms"`
 	// DurationMS is how long the action took, round trip included.
 	DurationMS int64  `json:"duration_ms"`
 	Outcome    string `json:"outcome,omitempty"`
