@@ -7,6 +7,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/engine-cleanup/engine-cleanup/internal/version"
@@ -42,6 +43,9 @@ type plugin struct {
 
 	answers sdk.Answers
 	plan    component.Plan
+	// built and problems keep the last plan's outcome for Confirm.
+	built    bool
+	problems []sdk.Problem
 	// dbNote says why the database needs no clearing, for the summary.
 	dbNote string
 	// untracked are PKI files setup did not create; they stay.
@@ -157,6 +161,11 @@ func (p *plugin) Validate(ctx context.Context, req sdk.ValidateRequest) (sdk.Val
 }
 
 func (p *plugin) Confirm(ctx context.Context, req sdk.ConfirmRequest) (sdk.ConfirmResponse, error) {
+	// Nothing changed the host since Validate: with the same answers, its
+	// plan stands (planning inspects databases and files).
+	if p.built && maps.Equal(req.Answers, p.answers) {
+		return sdk.ConfirmResponse{Plan: p.plan.Actions(), Problems: p.problems}, nil
+	}
 	plan, problems := p.build(ctx, req.Answers)
 	return sdk.ConfirmResponse{Plan: plan, Problems: problems}, nil
 }
@@ -183,6 +192,7 @@ func (p *plugin) build(ctx context.Context, answers sdk.Answers) ([]sdk.Action, 
 	problems = append(problems, p.planPKI(&p.plan)...)
 	problems = append(problems, p.planFiles(&p.plan)...)
 	p.planRecords(&p.plan)
+	p.built, p.problems = true, problems
 	return p.plan.Actions(), problems
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -59,6 +60,7 @@ type DBComponent struct {
 	plan      Plan
 	note      string
 	problems  []sdk.Problem
+	built     bool
 }
 
 // NewDBComponent returns the plugin for spec.
@@ -191,8 +193,12 @@ func (c *DBComponent) Validate(ctx context.Context, req sdk.ValidateRequest) (sd
 	return sdk.ValidateResponse{Plan: plan, Problems: problems}, nil
 }
 
-// Confirm implements sdk.Confirmer.
+// Confirm implements sdk.Confirmer. With the answers Validate planned
+// with, its plan stands: nothing changed the host since.
 func (c *DBComponent) Confirm(ctx context.Context, req sdk.ConfirmRequest) (sdk.ConfirmResponse, error) {
+	if c.built && maps.Equal(req.Answers, c.answers) {
+		return sdk.ConfirmResponse{Plan: c.plan.Actions(), Problems: c.problems}, nil
+	}
 	plan, problems := c.build(ctx, req.Answers)
 	return sdk.ConfirmResponse{Plan: plan, Problems: problems}, nil
 }
@@ -218,6 +224,7 @@ func (c *DBComponent) build(ctx context.Context, answers sdk.Answers) ([]sdk.Act
 		problems = append(problems, c.Spec.Extra(ctx, c, &c.plan)...)
 	}
 	c.planForget()
+	c.built, c.problems = true, problems
 	return c.plan.Actions(), problems
 }
 
