@@ -3,7 +3,9 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -331,5 +333,32 @@ func TestCheckDumpToolNeedsAPgDumpAtLeastAsNewAsTheServer(t *testing.T) {
 				t.Fatalf("%s is not an executable: %v", tool.Path, err)
 			}
 		})
+	}
+}
+
+func TestAZombieCountsAsGoneForTheSweep(t *testing.T) {
+	// A child that exits and is not reaped stays a zombie.
+	cmd := exec.Command("/bin/true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if strings.Contains(string(stat), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the child never became a zombie")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	defer cmd.Wait()
+	if processExists(pid) {
+		t.Errorf("zombie %d counts as a live process: its partial dump would never be swept", pid)
+	}
+	if !processExists(os.Getpid()) {
+		t.Error("the test's own process counts as gone")
 	}
 }
